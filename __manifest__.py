@@ -1,0 +1,43 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "CRM Service Routing",
+    "summary": "Route service, maintenance, extension and assembly inquiries "
+    "to the right field technician, with context, escalation and an audit trail",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/crm-service-routing/crm_service_routing",
+    "author": "crm_service_routing contributors",
+    "maintainers": ["crm-service-routing"],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "application": False,
+    "installable": True,
+    "depends": ["crm", "portal", "mail", "phone_validation"],
+    "external_dependencies": {"python": ["phonenumbers", "pgeocode"]},
+    "data": [
+        "security/service_security.xml",
+        "security/ir.model.access.csv",
+        "security/ir_rules.xml",
+        "data/service_level_data.xml",
+        "data/ir_cron_data.xml",
+        "views/service_equipment_type_views.xml",
+        "views/service_level_views.xml",
+        "views/service_contract_views.xml",
+        "views/service_equipment_views.xml",
+        "views/service_area_views.xml",
+        "views/service_postal_code_views.xml",
+        "views/service_offer_views.xml",
+        "views/service_routing_log_views.xml",
+        "views/res_partner_views.xml",
+        "views/crm_lead_views.xml",
+        "views/res_config_settings_views.xml",
+        "wizard/crm_lead_assign_views.xml",
+        "wizard/crm_lead_decline_views.xml",
+        "wizard/service_routing_replay_views.xml",
+        "views/crm_service_routing_menus.xml",
+    ],
+    "demo": [
+        "demo/service_demo.xml",
+    ],
+}

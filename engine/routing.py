@@ -1,0 +1,354 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Routing decisions: which technician gets an inquiry, and why.
+
+``decide()`` takes the facts of one inquiry and of its candidate technicians
+and returns a :class:`Decision`: the eligible candidates ranked by the
+strategy, every dropped candidate with the rule that dropped it, and the
+choice. It reads no clock and no database; what it is given is all it knows,
+so a decision can be replayed later from the same facts.
+"""
+
+import dataclasses
+import datetime
+
+from .postal import haversine_km  # noqa: F401 - re-exported for the models
+
+# Filters, in the order they are applied: a dropped candidate carries the
+# first rule it fails.
+RULE_COMPANY = "company"
+RULE_INACTIVE = "inactive"
+RULE_AREA = "area"
+RULE_SPECIALIZATION = "specialization"
+RULE_CERTIFICATION = "certification"
+RULE_PAUSED = "paused"
+RULE_AWAY = "away"
+RULE_CAPACITY = "capacity"
+RULE_DECLINED = "declined"
+RULES = (
+    RULE_COMPANY,
+    RULE_INACTIVE,
+    RULE_AREA,
+    RULE_SPECIALIZATION,
+    RULE_CERTIFICATION,
+    RULE_PAUSED,
+    RULE_AWAY,
+    RULE_CAPACITY,
+    RULE_DECLINED,
+)
+
+STRATEGY_ROTATION = "rotation"
+STRATEGY_LEAST_LOADED = "least_loaded"
+STRATEGY_BEST_RESPONSE = "best_response"
+STRATEGY_NEAREST = "nearest"
+STRATEGIES = (
+    STRATEGY_ROTATION,
+    STRATEGY_LEAST_LOADED,
+    STRATEGY_BEST_RESPONSE,
+    STRATEGY_NEAREST,
+)
+
+# Why an inquiry is held for a dispatcher instead of being offered.
+REVIEW_SAFETY = "safety_critical"
+REVIEW_LARGE_ACCOUNT = "large_account"
+REVIEW_UNKNOWN_POSTAL_CODE = "unknown_postal_code"
+REVIEW_UNKNOWN_EQUIPMENT = "unknown_equipment"
+REVIEW_NO_CANDIDATE = "no_candidate"
+
+# How a choice was made.
+CHOSEN_CONTRACT = "contract"
+CHOSEN_STRATEGY = "strategy"
+
+# A technician with no answered offer in the window is scored as if it had
+# accepted half of them, after a day.
+NEUTRAL_ACCEPT_HOURS = 24.0
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inquiry:
+    """What routing needs to know of an inquiry."""
+
+    company_id: int
+    # the equipment type and its ancestors: a specialization in any covers it
+    equipment_type_ids: frozenset = frozenset()
+    # set when the inquiry's SLA tier asks for a certification
+    required_certification_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    existing_customer: bool = False
+    contract_technician_id: int | None = None
+    declined_technician_ids: frozenset = frozenset()
+    safety_critical: bool = False
+    large_account: bool = False
+    postal_code_known: bool = True
+    equipment_known: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class AreaHit:
+    """A service area of a candidate found near the inquiry.
+
+    ``kind`` is ``range`` (the postal code lies in a range: it covers) or
+    ``radius`` (its base lies ``distance_km`` from the inquiry: it covers when
+    that is within ``radius_km``).
+    """
+
+    kind: str
+    distance_km: float | None = None
+    radius_km: float | None = None
+
+    def covers(self):
+        if self.kind == "range":
+            return True
+        return self.distance_km is not None and self.distance_km <= self.radius_km
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """What routing needs to know of a technician."""
+
+    id: int
+    name: str = ""
+    company_id: int | None = None
+    active: bool = True
+    area_hits: tuple = ()
+    specialization_ids: frozenset = frozenset()
+    certification_ids: frozenset = frozenset()
+    paused: bool = False
+    away_until: datetime.date | None = None
+    capacity: int = 1
+    open_count: int = 0
+    latitude: float | None = None
+    longitude: float | None = None
+    last_offered_at: datetime.datetime | None = None
+    offers_answered: int = 0
+    offers_accepted: int = 0
+    mean_accept_hours: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranked:
+    id: int
+    rank: int
+    score: float
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Dropped:
+    id: int
+    rule: str
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    strategy: str
+    technician_id: int | None
+    chosen_by: str | None
+    review_reason: str | None
+    ranking: tuple
+    dropped: tuple
+    contract_note: str | None = None
+
+    def to_json(self):
+        """A JSON-serialisable form, as stored in the routing log."""
+        return {
+            "strategy": self.strategy,
+            "technician_id": self.technician_id,
+            "chosen_by": self.chosen_by,
+            "review_reason": self.review_reason,
+            "contract_note": self.contract_note,
+            "ranking": [dataclasses.asdict(r) for r in self.ranking],
+            "dropped": [dataclasses.asdict(d) for d in self.dropped],
+        }
+
+
+def review_reason(inquiry):
+    """Why the inquiry must go to a dispatcher before any technician, if it must."""
+    if inquiry.safety_critical:
+        return REVIEW_SAFETY
+    if inquiry.large_account:
+        return REVIEW_LARGE_ACCOUNT
+    if not inquiry.equipment_known:
+        return REVIEW_UNKNOWN_EQUIPMENT
+    if not inquiry.postal_code_known:
+        return REVIEW_UNKNOWN_POSTAL_CODE
+    return None
+
+
+def distance_km(inquiry, candidate):
+    """Shortest distance from the inquiry to the candidate's base or a radius area's base."""
+    distances = [hit.distance_km for hit in candidate.area_hits if hit.distance_km is not None]
+    if None not in (inquiry.latitude, inquiry.longitude, candidate.latitude, candidate.longitude):
+        distances.append(
+            haversine_km(inquiry.latitude, inquiry.longitude, candidate.latitude, candidate.longitude)
+        )
+    return min(distances) if distances else None
+
+
+def check(inquiry, candidate, today):
+    """The first rule ``candidate`` fails for ``inquiry``, as ``(rule, detail)``; None if eligible."""
+    if candidate.company_id and candidate.company_id != inquiry.company_id:
+        return RULE_COMPANY, "belongs to another company"
+    if not candidate.active:
+        return RULE_INACTIVE, "archived or not a technician"
+    if not any(hit.covers() for hit in candidate.area_hits):
+        radius = [hit for hit in candidate.area_hits if hit.kind == "radius"]
+        if radius:
+            nearest = min(radius, key=lambda hit: hit.distance_km or float("inf"))
+            return RULE_AREA, "%.1f km away, covers %.1f km" % (nearest.distance_km, nearest.radius_km)
+        return RULE_AREA, "postal code outside the service areas"
+    if inquiry.equipment_type_ids and not (candidate.specialization_ids & inquiry.equipment_type_ids):
+        return RULE_SPECIALIZATION, "not specialised in this equipment"
+    if inquiry.required_certification_id and inquiry.required_certification_id not in candidate.certification_ids:
+        return RULE_CERTIFICATION, "not certified for this service level"
+    if candidate.paused:
+        return RULE_PAUSED, "paused"
+    if candidate.away_until and candidate.away_until >= today:
+        return RULE_AWAY, "away until %s" % candidate.away_until.isoformat()
+    if candidate.open_count >= candidate.capacity:
+        return RULE_CAPACITY, "%d of %d open inquiries" % (candidate.open_count, candidate.capacity)
+    if candidate.id in inquiry.declined_technician_ids:
+        return RULE_DECLINED, "declined this inquiry before"
+    return None
+
+
+def _rotation_key(candidate):
+    return (candidate.last_offered_at or _EPOCH, candidate.id)
+
+
+def acceptance_score(candidate):
+    """Smoothed acceptance rate divided by (1 + hours to accept / 24)."""
+    rate = (candidate.offers_accepted + 1) / (candidate.offers_answered + 2)
+    hours = candidate.mean_accept_hours
+    if hours is None:
+        hours = NEUTRAL_ACCEPT_HOURS
+    return rate / (1.0 + hours / 24.0)
+
+
+def _rank(strategy, inquiry, candidates):
+    """[(candidate, score, detail)] best first; ties end on rotation, then id."""
+    if strategy == STRATEGY_LEAST_LOADED:
+        rows = [
+            (c, c.open_count / c.capacity, "%d of %d open" % (c.open_count, c.capacity)) for c in candidates
+        ]
+        rows.sort(key=lambda row: (row[1], row[0].open_count, _rotation_key(row[0])))
+    elif strategy == STRATEGY_BEST_RESPONSE:
+        rows = []
+        for c in candidates:
+            score = acceptance_score(c)
+            hours = "-" if c.mean_accept_hours is None else "%.1f h" % c.mean_accept_hours
+            detail = "accepted %d of %d, time to accept %s" % (c.offers_accepted, c.offers_answered, hours)
+            rows.append((c, score, detail))
+        rows.sort(key=lambda row: (-round(row[1], 9), _rotation_key(row[0])))
+    elif strategy == STRATEGY_NEAREST:
+        rows = []
+        for c in candidates:
+            dist = distance_km(inquiry, c)
+            rows.append((c, dist, "distance unknown" if dist is None else "%.1f km" % dist))
+        rows.sort(key=lambda row: (float("inf") if row[1] is None else row[1], _rotation_key(row[0])))
+    elif strategy == STRATEGY_ROTATION:
+        rows = []
+        for c in candidates:
+            last = c.last_offered_at
+            ts = (last - _EPOCH).total_seconds() if last else 0.0
+            rows.append((c, ts, "last offer %s" % (last.isoformat(sep=" ") if last else "never")))
+        rows.sort(key=lambda row: _rotation_key(row[0]))
+    else:
+        raise ValueError("unknown routing strategy %r" % strategy)
+    return rows
+
+
+def decide(inquiry, candidates, strategy, today):
+    """Rank ``candidates`` for ``inquiry`` and choose one.
+
+    The contract technician of an existing customer is chosen first when
+    eligible; otherwise ``contract_note`` says why not and the strategy
+    chooses. No eligible candidate, or an inquiry that needs review, gives a
+    decision with no technician and a ``review_reason``.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError("unknown routing strategy %r" % strategy)
+    seen = set()
+    eligible, dropped = [], []
+    for candidate in sorted(candidates, key=lambda c: c.id):
+        if candidate.id in seen:
+            continue
+        seen.add(candidate.id)
+        failed = check(inquiry, candidate, today)
+        if failed:
+            dropped.append(Dropped(candidate.id, failed[0], failed[1]))
+        else:
+            eligible.append(candidate)
+    rows = _rank(strategy, inquiry, eligible)
+    ranking = tuple(
+        Ranked(c.id, index, float(score) if score is not None else 0.0, detail)
+        for index, (c, score, detail) in enumerate(rows, start=1)
+    )
+
+    contract_note = None
+    contract_id = inquiry.contract_technician_id if inquiry.existing_customer else None
+    if contract_id:
+        if contract_id in {c.id for c in eligible}:
+            contract_note = "contract technician is eligible"
+        else:
+            rule = next((d for d in dropped if d.id == contract_id), None)
+            contract_note = (
+                "contract technician dropped: %s (%s)" % (rule.rule, rule.detail)
+                if rule
+                else "contract technician is not a candidate"
+            )
+
+    held = review_reason(inquiry)
+    if held:
+        return Decision(strategy, None, None, held, ranking, tuple(dropped), contract_note)
+    if not ranking:
+        return Decision(strategy, None, None, REVIEW_NO_CANDIDATE, ranking, tuple(dropped), contract_note)
+    if contract_id and any(r.id == contract_id for r in ranking):
+        return Decision(strategy, contract_id, CHOSEN_CONTRACT, None, ranking, tuple(dropped), contract_note)
+    return Decision(strategy, ranking[0].id, CHOSEN_STRATEGY, None, ranking, tuple(dropped), contract_note)
+
+
+# ------------------------------------------------------------
+# FACTS AS JSON: stored with each decision, read back for a replay
+# ------------------------------------------------------------
+
+
+def _encode(value):
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item for item in value]
+    return value
+
+
+def facts_to_json(inquiry, candidates):
+    """The input of a decision, JSON-serialisable."""
+    return {
+        "inquiry": {f.name: _encode(getattr(inquiry, f.name)) for f in dataclasses.fields(inquiry)},
+        "candidates": [{f.name: _encode(getattr(c, f.name)) for f in dataclasses.fields(c)} for c in candidates],
+    }
+
+
+def facts_from_json(data):
+    """(Inquiry, [Candidate]) back from :func:`facts_to_json`."""
+    raw = dict(data["inquiry"])
+    for key in ("equipment_type_ids", "declined_technician_ids"):
+        raw[key] = frozenset(raw.get(key) or ())
+    inquiry = Inquiry(**raw)
+    candidates = []
+    for item in data["candidates"]:
+        raw = dict(item)
+        raw["area_hits"] = tuple(AreaHit(**hit) for hit in raw.get("area_hits") or ())
+        for key in ("specialization_ids", "certification_ids"):
+            raw[key] = frozenset(raw.get(key) or ())
+        if raw.get("away_until"):
+            raw["away_until"] = datetime.date.fromisoformat(raw["away_until"])
+        if raw.get("last_offered_at"):
+            raw["last_offered_at"] = datetime.datetime.fromisoformat(raw["last_offered_at"])
+        candidates.append(Candidate(**raw))
+    return inquiry, candidates

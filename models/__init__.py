@@ -1,0 +1,14 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import service_postal_code
+from . import service_equipment_type
+from . import service_level
+from . import service_contract
+from . import service_equipment
+from . import service_area
+from . import service_offer
+from . import service_routing_log
+from . import res_company
+from . import res_config_settings
+from . import res_partner
+from . import crm_lead

@@ -1,0 +1,132 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+# Fields of the technician profile: only dispatchers change them.
+TECHNICIAN_FIELDS = {
+    "is_technician",
+    "service_area_ids",
+    "service_equipment_type_ids",
+    "service_level_ids",
+    "service_capacity",
+    "service_paused",
+    "service_away_until",
+    "is_large_account",
+}
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # technician profile
+    is_technician = fields.Boolean(
+        "Service Technician",
+        index="btree_not_null",
+        help="A technician or service-partner company that can be offered service inquiries. "
+        "Its contacts with portal access log in as the technician.",
+    )
+    service_area_ids = fields.One2many("service.area", "technician_id", "Service Areas")
+    service_equipment_type_ids = fields.Many2many(
+        "service.equipment.type",
+        "res_partner_service_equipment_type_rel",
+        "partner_id",
+        "equipment_type_id",
+        string="Specializations",
+        help="Equipment the technician is qualified for; a parent type covers its children.",
+    )
+    service_level_ids = fields.Many2many(
+        "service.level",
+        "res_partner_service_level_rel",
+        "partner_id",
+        "service_level_id",
+        string="SLA Certifications",
+    )
+    service_capacity = fields.Integer(
+        "Max Open Inquiries",
+        default=10,
+        help="No new inquiry is offered while the technician has this many offered or accepted ones.",
+    )
+    service_paused = fields.Boolean("Paused", help="Receives no new inquiries until un-paused.")
+    service_away_until = fields.Date("Away Until", help="Receives no new inquiries up to and including this day.")
+    service_latitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
+    service_longitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
+    service_lead_ids = fields.One2many("crm.lead", "technician_id", "Assigned Inquiries")
+    service_open_count = fields.Integer("Open Inquiries", compute="_compute_service_open_count")
+    # customer side
+    is_large_account = fields.Boolean(
+        "Large Account", help="Inquiries of this customer are held for a dispatcher's review."
+    )
+    service_contract_ids = fields.One2many("service.contract", "partner_id", "Service Contracts")
+    service_equipment_ids = fields.One2many("service.equipment", "partner_id", "Installed Equipment")
+    service_equipment_count = fields.Integer("Equipment", compute="_compute_service_equipment_count")
+
+    @api.depends("is_technician", "zip", "country_id")
+    def _compute_service_location(self):
+        postal = self.env["service.postal.code"]
+        for partner in self:
+            point = (
+                postal._locate(partner.country_id, partner.zip)
+                if partner.is_technician and partner.zip and partner.country_id
+                else None
+            )
+            partner.service_latitude, partner.service_longitude = point or (0.0, 0.0)
+
+    def _compute_service_open_count(self):
+        counts = dict(
+            self.env["crm.lead"]._read_group(
+                [("technician_id", "in", self.ids), ("routing_state", "in", ("offered", "accepted"))],
+                ["technician_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.service_open_count = counts.get(partner, 0)
+
+    def _compute_service_equipment_count(self):
+        counts = dict(
+            self.env["service.equipment"]._read_group(
+                [("partner_id", "child_of", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.service_equipment_count = sum(
+                count for owner, count in counts.items() if owner.commercial_partner_id == partner.commercial_partner_id
+            )
+
+    @api.constrains("service_capacity", "is_technician")
+    def _check_service_capacity(self):
+        for partner in self:
+            if partner.is_technician and partner.service_capacity < 1:
+                raise ValidationError(
+                    _(
+                        "%(technician)s needs a capacity of at least one open inquiry; pause the "
+                        "technician to stop new inquiries.",
+                        technician=partner.display_name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(TECHNICIAN_FIELDS.intersection(vals) for vals in vals_list):
+            self._check_technician_profile_access()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if TECHNICIAN_FIELDS.intersection(vals):
+            self._check_technician_profile_access()
+        return super().write(vals)
+
+    def _check_technician_profile_access(self):
+        if self.env.su or self.env.user.has_group("crm_service_routing.group_service_dispatcher"):
+            return
+        raise AccessError(_("Only service dispatchers can change technician profiles."))
+
+    def action_view_service_inquiries(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm_service_routing.crm_lead_action_service")
+        action["domain"] = [("technician_id", "=", self.id)]
+        action["context"] = {"search_default_open_inquiries": 1}
+        return action

@@ -1,0 +1,187 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..engine.postal import bounding_box, normalize_postal_code, range_keys
+
+MAX_RADIUS_KM = 1000
+
+
+class ServiceArea(models.Model):
+    """Where a technician works: a postal-code range or a radius around a base.
+
+    Ranges are matched through a GiST index on a text range in the "C"
+    collation, radius areas through a GiST index on their bounding box, so
+    that finding the technicians of a postal code costs the same with 50 or
+    50,000 areas.
+    """
+
+    _name = "service.area"
+    _description = "Service Area"
+    _order = "technician_id, country_id, kind, zip_from_key, base_zip"
+
+    technician_id = fields.Many2one(
+        "res.partner", required=True, index=True, ondelete="cascade", domain="[('is_technician', '=', True)]"
+    )
+    company_id = fields.Many2one(related="technician_id.company_id", store=True, index=True)
+    country_id = fields.Many2one("res.country", required=True)
+    kind = fields.Selection(
+        [("range", "Postal-code range"), ("radius", "Radius around a postal code")],
+        required=True,
+        default="range",
+    )
+    zip_from = fields.Char("From Postal Code", help="First postal code; a shorter code is a prefix.")
+    zip_to = fields.Char("To Postal Code", help="Last postal code; a shorter code is a prefix. Empty: as From.")
+    zip_from_key = fields.Char(compute="_compute_range_keys", store=True)
+    zip_to_key = fields.Char(compute="_compute_range_keys", store=True)
+    base_zip = fields.Char("Base Postal Code")
+    radius_km = fields.Float("Radius (km)")
+    base_latitude = fields.Float(digits=(10, 6), compute="_compute_base", store=True)
+    base_longitude = fields.Float(digits=(10, 6), compute="_compute_base", store=True)
+    bbox_south = fields.Float(compute="_compute_base", store=True)
+    bbox_west = fields.Float(compute="_compute_base", store=True)
+    bbox_north = fields.Float(compute="_compute_base", store=True)
+    bbox_east = fields.Float(compute="_compute_base", store=True)
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        (
+            "range_complete",
+            "CHECK(kind != 'range' OR (zip_from_key IS NOT NULL AND zip_from_key != ''))",
+            "A postal-code range needs a first postal code.",
+        ),
+        (
+            "radius_complete",
+            f"CHECK(kind != 'radius' OR (base_zip IS NOT NULL AND radius_km > 0 AND radius_km <= {MAX_RADIUS_KM}))",
+            f"A radius area needs a base postal code and a radius between 0 and {MAX_RADIUS_KM} km.",
+        ),
+    ]
+
+    def init(self):
+        cr = self.env.cr
+        cr.execute(
+            """
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'service_zip_range') THEN
+                    CREATE TYPE service_zip_range AS RANGE (subtype = text, collation = "C");
+                END IF;
+            END $$;
+            CREATE INDEX IF NOT EXISTS service_area_zip_range_gist
+                ON service_area USING gist (service_zip_range(zip_from_key, zip_to_key, '[]'))
+                WHERE kind = 'range' AND active;
+            CREATE INDEX IF NOT EXISTS service_area_radius_box_gist
+                ON service_area USING gist (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north)))
+                WHERE kind = 'radius' AND active;
+            """
+        )
+
+    @api.depends("kind", "zip_from", "zip_to")
+    def _compute_range_keys(self):
+        for area in self:
+            if area.kind == "range" and area.zip_from:
+                area.zip_from_key, area.zip_to_key = range_keys(area.zip_from, area.zip_to)
+            else:
+                area.zip_from_key = area.zip_to_key = False
+
+    @api.depends("kind", "base_zip", "radius_km", "country_id")
+    def _compute_base(self):
+        postal = self.env["service.postal.code"]
+        for area in self:
+            point = postal._locate(area.country_id, area.base_zip) if area.kind == "radius" else None
+            if point and area.radius_km > 0:
+                area.base_latitude, area.base_longitude = point
+                area.bbox_south, area.bbox_west, area.bbox_north, area.bbox_east = bounding_box(
+                    point[0], point[1], area.radius_km
+                )
+            else:
+                area.base_latitude = area.base_longitude = 0.0
+                area.bbox_south = area.bbox_west = area.bbox_north = area.bbox_east = 0.0
+
+    @api.depends("kind", "country_id", "zip_from", "zip_to", "base_zip", "radius_km")
+    def _compute_display_name(self):
+        for area in self:
+            country = area.country_id.code or ""
+            if area.kind == "radius":
+                area.display_name = _(
+                    "%(country)s %(zip)s + %(radius)s km", country=country, zip=area.base_zip or "", radius=area.radius_km
+                )
+            elif area.zip_to and normalize_postal_code(area.zip_to) != normalize_postal_code(area.zip_from):
+                area.display_name = f"{country} {area.zip_from or ''}–{area.zip_to}"
+            else:
+                area.display_name = f"{country} {area.zip_from or ''}"
+
+    @api.constrains("kind", "zip_from", "zip_to", "base_zip", "radius_km", "country_id")
+    def _check_area(self):
+        for area in self:
+            if area.kind == "range":
+                low, high = normalize_postal_code(area.zip_from), normalize_postal_code(area.zip_to)
+                for code in filter(None, (low, high)):
+                    if not re.fullmatch(r"[A-Z0-9]{1,10}", code):
+                        raise ValidationError(
+                            _("%(code)s is not a postal code or postal-code prefix.", code=code)
+                        )
+                if not low:
+                    raise ValidationError(_("A postal-code range needs a first postal code."))
+                if high and high < low:
+                    raise ValidationError(
+                        _("The range %(low)s–%(high)s ends before it starts.", low=area.zip_from, high=area.zip_to)
+                    )
+            else:
+                if not area.base_zip:
+                    raise ValidationError(_("A radius area needs a base postal code."))
+                if not 0 < area.radius_km <= MAX_RADIUS_KM:
+                    raise ValidationError(
+                        _("The radius must be between 0 and %(max)s km.", max=MAX_RADIUS_KM)
+                    )
+                if not area.base_latitude and not area.base_longitude:
+                    raise ValidationError(
+                        _(
+                            "Postal code %(zip)s is unknown in %(country)s. Correct it, or load the "
+                            "country's postal data (Settings > CRM > Service Routing).",
+                            zip=area.base_zip,
+                            country=area.country_id.name,
+                        )
+                    )
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _hits(self, country_id, zip_key, latitude, longitude, technician_ids=()):
+        """Areas of ``country_id`` that may cover a postal code, in one query.
+
+        Returns [(technician_id, kind, base_latitude, base_longitude, radius_km)]
+        for every range containing ``zip_key`` and every radius area whose
+        bounding box contains the point; the exact radius test is the
+        engine's. ``technician_ids`` adds those technicians' radius areas even
+        when far away, so that a contract technician's distance is known.
+        """
+        params = {
+            "country": country_id,
+            "zip": zip_key or "",
+            "lat": latitude,
+            "lon": longitude,
+            "techs": list(technician_ids) or [0],
+        }
+        self.env.cr.execute(
+            """
+            SELECT technician_id, kind, base_latitude, base_longitude, radius_km
+              FROM service_area
+             WHERE kind = 'range' AND active AND country_id = %(country)s
+               AND service_zip_range(zip_from_key, zip_to_key, '[]') @> %(zip)s::text
+            UNION ALL
+            SELECT technician_id, kind, base_latitude, base_longitude, radius_km
+              FROM service_area
+             WHERE kind = 'radius' AND active AND country_id = %(country)s
+               AND %(lat)s::float IS NOT NULL
+               AND (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north))
+                        @> point(%(lon)s::float, %(lat)s::float)
+                    OR technician_id = ANY(%(techs)s))
+            """,
+            params,
+        )
+        return self.env.cr.fetchall()

@@ -1,0 +1,76 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class ServiceEquipmentType(models.Model):
+    """A kind of installed product; a parent groups a brand or product line.
+
+    A technician specialised in a parent type is qualified for its children.
+    """
+
+    _name = "service.equipment.type"
+    _description = "Equipment Type"
+    _parent_name = "parent_id"
+    _parent_store = True
+    _rec_name = "complete_name"
+    _order = "complete_name"
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(required=True, help="Used by integrations to name the equipment type of an inquiry.")
+    complete_name = fields.Char(compute="_compute_complete_name", recursive=True, store=True)
+    parent_id = fields.Many2one("service.equipment.type", "Parent Type", index=True, ondelete="restrict")
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many("service.equipment.type", "parent_id", "Child Types")
+    safety_critical = fields.Boolean(
+        help="Inquiries for this equipment (or a child type) are held for a dispatcher's review "
+        "before any technician gets them."
+    )
+    is_safety_critical = fields.Boolean(
+        "Safety-Critical (inherited)",
+        compute="_compute_is_safety_critical",
+        recursive=True,
+        store=True,
+    )
+    description = fields.Text(translate=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one("res.company", help="Leave empty to share the type between companies.")
+
+    _sql_constraints = [
+        ("code_uniq", "unique(code)", "The code of an equipment type must be unique."),
+    ]
+
+    @api.depends("name", "parent_id.complete_name")
+    def _compute_complete_name(self):
+        for type_ in self:
+            type_.complete_name = (
+                f"{type_.parent_id.complete_name} / {type_.name}" if type_.parent_id else type_.name
+            )
+
+    @api.depends("safety_critical", "parent_id.is_safety_critical")
+    def _compute_is_safety_critical(self):
+        for type_ in self:
+            type_.is_safety_critical = type_.safety_critical or type_.parent_id.is_safety_critical
+
+    @api.constrains("parent_id")
+    def _check_parent_id(self):
+        if self._has_cycle():
+            raise ValidationError(_("An equipment type cannot be its own ancestor."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("code"):
+                vals["code"] = vals["code"].strip().upper()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("code"):
+            vals["code"] = vals["code"].strip().upper()
+        return super().write(vals)
+
+    def _ancestor_ids(self):
+        """Ids of this type and its ancestors."""
+        self.ensure_one()
+        return frozenset(int(part) for part in (self.parent_path or "").split("/") if part) | {self.id}

@@ -1,0 +1,5 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import crm_lead_assign
+from . import crm_lead_decline
+from . import service_routing_replay
