@@ -545,8 +545,8 @@ class CrmLead(models.Model):
         commercial = partner.commercial_partner_id
         domain = [("partner_id", "child_of", commercial.id)]
         return bool(
-            self.env["service.contract"].sudo().search_count(domain, limit=1)
-            or self.env["service.equipment"].sudo().search_count(domain, limit=1)
+            self.env["service.contract"].search_count(domain, limit=1)
+            or self.env["service.equipment"].search_count(domain, limit=1)
         )
 
     @api.model
@@ -732,6 +732,8 @@ class CrmLead(models.Model):
     def _service_gather_facts(self, extra_technician_ids=()):
         """(engine.Inquiry, [engine.Candidate]) for this inquiry, in a few queries."""
         self.ensure_one()
+        # the queries below read offers, loads and areas written through the ORM
+        self.env.flush_all()
         company = self.company_id or self.env.company
         point = self.env["service.postal.code"]._locate(self.country_id, self.zip) if self.zip else None
         contract = self.contract_id if self.contract_id.state == "valid" else self.env["service.contract"]

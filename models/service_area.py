@@ -50,7 +50,7 @@ class ServiceArea(models.Model):
     _sql_constraints = [
         (
             "range_complete",
-            "CHECK(kind != 'range' OR (zip_from_key IS NOT NULL AND zip_from_key != ''))",
+            "CHECK(kind != 'range' OR (zip_from IS NOT NULL AND zip_from != ''))",
             "A postal-code range needs a first postal code.",
         ),
         (

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from .service_level import STRATEGY_SELECTION
 
@@ -81,14 +81,14 @@ class ServiceRoutingLog(models.Model):
         for log in self:
             decision = log.decision or {}
             rows = [
-                (str(row["rank"]), names.get(row["id"], row["id"]), _("eligible"), row["detail"])
+                (str(row["rank"]), names.get(row["id"], row["id"]), self.env._("eligible"), row["detail"])
                 for row in decision.get("ranking", [])
             ] + [
-                ("", names.get(row["id"], row["id"]), _(RULE_LABELS.get(row["rule"], row["rule"])), row["detail"])
+                ("", names.get(row["id"], row["id"]), self.env._(RULE_LABELS.get(row["rule"], row["rule"])), row["detail"])
                 for row in decision.get("dropped", [])
             ]
             if not rows:
-                log.candidates_html = Markup("<p>%s</p>") % _("No technician covers this inquiry's area.")
+                log.candidates_html = Markup("<p>%s</p>") % self.env._("No technician covers this inquiry's area.")
                 continue
             body = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
@@ -98,4 +98,4 @@ class ServiceRoutingLog(models.Model):
             log.candidates_html = Markup(
                 '<table class="table table-sm o_service_routing_candidates"><thead><tr>'
                 "<th>#</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
-            ) % (_("Technician"), _("Result"), _("Detail"), body)
+            ) % (self.env._("Technician"), self.env._("Result"), self.env._("Detail"), body)

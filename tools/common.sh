@@ -43,10 +43,24 @@ check_postgres() {
 }
 
 # An addons folder in which this checkout is named after the addon, whatever
-# the checkout's own folder is called.
+# the checkout's own folder is called: a link for the server, a copy for the
+# tests (pytest resolves links, and needs the folder's name as module name).
 prepare_addons() {
-    ln -sfn "$REPO" "$WORK/addons/$ADDON"
+    if [ "$(basename "$REPO")" = "$ADDON" ]; then
+        ADDONS_PATH=$(dirname "$REPO")
+        ADDON_DIR=$REPO
+        return
+    fi
+    if [ "${1:-link}" = copy ]; then
+        rm -rf "$WORK/addons/$ADDON"
+        mkdir -p "$WORK/addons/$ADDON"
+        (cd "$REPO" && tar --exclude=.git --exclude=__pycache__ -cf - .) | (cd "$WORK/addons/$ADDON" && tar -xf -)
+    else
+        rm -rf "$WORK/addons/$ADDON"
+        ln -sfn "$REPO" "$WORK/addons/$ADDON"
+    fi
     ADDONS_PATH="$WORK/addons"
+    ADDON_DIR="$WORK/addons/$ADDON"
 }
 
 # write_config FILE DB

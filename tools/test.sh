@@ -7,7 +7,7 @@ DB=${TEST_DB:-${ADDON}_test}
 check_odoo
 python3 -c "import pytest_odoo" 2>/dev/null || die "missing pytest-odoo: pip install -r $REPO/requirements-test.txt"
 check_postgres
-prepare_addons
+prepare_addons copy
 CONF="$WORK/test.conf"
 write_config "$CONF" "$DB"
 LOG="$WORK/test-install.log"
@@ -19,6 +19,6 @@ fi
 if grep -E " (WARNING|ERROR|CRITICAL) " "$LOG"; then
     die "installation logged warnings or errors (above)"
 fi
-cd "$WORK/addons/$ADDON"
+cd "$ADDON_DIR"
 exec python3 -m pytest -p no:cacheprovider --odoo-config="$CONF" --odoo-database="$DB" \
-    --odoo-log-level=warn "$WORK/addons/$ADDON/tests" "$@"
+    --odoo-log-level=warn tests "$@"

@@ -39,7 +39,7 @@ class CrmLeadAssign(models.TransientModel):
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         lines = [
             fields.Command.create(
-                {"technician_id": row.id, "rank": row.rank, "eligible": True, "result": _("Eligible"), "detail": row.detail}
+                {"technician_id": row.id, "rank": row.rank, "eligible": True, "result": self.env._("Eligible"), "detail": row.detail}
             )
             for row in decision.ranking
         ] + [
@@ -47,7 +47,7 @@ class CrmLeadAssign(models.TransientModel):
                 {
                     "technician_id": row.id,
                     "eligible": False,
-                    "result": _(RULE_LABELS.get(row.rule, row.rule)),
+                    "result": self.env._(RULE_LABELS.get(row.rule, row.rule)),
                     "detail": row.detail,
                 }
             )

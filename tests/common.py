@@ -1,0 +1,151 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import os
+
+from odoo import tools
+from odoo.modules.module import get_module_path
+from odoo.tests import TransactionCase, new_test_user
+
+from odoo.addons.mail.tests.common import mail_new_test_user
+
+
+def geonames_dir():
+    """The offline GeoNames files: the server option, else ../shared beside the checkout."""
+    configured = tools.config.get("geonames_data_dir")
+    if configured and os.path.isdir(configured):
+        return configured
+    here = os.path.realpath(get_module_path("crm_service_routing"))
+    return os.path.normpath(os.path.join(here, "..", "shared", "data", "geonames"))
+
+
+class ServiceRoutingCase(TransactionCase):
+    """Own fixtures: a company in Germany, equipment types, SLA tiers,
+    technicians with overlapping areas, a customer with a contract and
+    installed equipment. Nothing here relies on demo data."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, mail_create_nolog=True))
+        cls.env["ir.config_parameter"].sudo().set_param("crm_service_routing.geonames_dir", geonames_dir())
+        cls.de = cls.env.ref("base.de")
+        cls.at = cls.env.ref("base.at")
+        cls.company = cls.env.company
+        cls.company.write({"country_id": cls.de.id, "service_routing_strategy": "rotation"})
+        cls.env["service.postal.code"]._load_countries(["DE"])
+
+        # users
+        cls.user_salesman = mail_new_test_user(
+            cls.env, login="svc_salesman", groups="sales_team.group_sale_salesman", name="Sam Salesman"
+        )
+        cls.user_dispatcher = mail_new_test_user(
+            cls.env,
+            login="svc_dispatcher",
+            groups="sales_team.group_sale_salesman,crm_service_routing.group_service_dispatcher",
+            name="Dana Dispatcher",
+        )
+        cls.user_manager = mail_new_test_user(
+            cls.env,
+            login="svc_manager",
+            groups="sales_team.group_sale_salesman,crm_service_routing.group_service_manager",
+            name="Mia Manager",
+        )
+        cls.user_internal = new_test_user(cls.env, login="svc_internal", groups="base.group_user", name="Ivo Internal")
+
+        # equipment types: a heat-pump line with two models, PV, and a safety-critical gas boiler
+        Type = cls.env["service.equipment.type"]
+        cls.type_heatpump = Type.create({"name": "Heat Pump", "code": "HP"})
+        cls.type_hp_air = Type.create({"name": "Air/Water Heat Pump", "code": "HP-AW", "parent_id": cls.type_heatpump.id})
+        cls.type_pv = Type.create({"name": "PV System", "code": "PV"})
+        cls.type_gas = Type.create({"name": "Gas Boiler", "code": "GAS", "safety_critical": True})
+
+        # SLA tiers (the module's data also has STANDARD / PREMIUM)
+        Level = cls.env["service.level"]
+        cls.level_standard = Level.create({"name": "Basic", "code": "T-BASIC", "response_hours": 24})
+        cls.level_premium = Level.create(
+            {"name": "Gold", "code": "T-GOLD", "response_hours": 4, "certification_required": True}
+        )
+        cls.company.service_level_id = cls.level_standard
+
+        # technicians in Munich (80xxx/81xxx) with overlapping areas
+        cls.tech_anna = cls._make_technician(
+            "Anna Technik", "80331", [("range", "80000", "81999")], [cls.type_heatpump], [cls.level_premium]
+        )
+        cls.tech_bernd = cls._make_technician(
+            "Bernd Service GmbH", "81671", [("range", "81000", "81999")], [cls.type_heatpump, cls.type_pv], []
+        )
+        cls.tech_carla = cls._make_technician(
+            "Carla Solar", "85354", [("radius", "85354", 40)], [cls.type_pv, cls.type_heatpump], []
+        )
+
+        # a customer with a contract (contract technician: Bernd) and a heat pump
+        cls.customer = cls.env["res.partner"].create(
+            {
+                "name": "Familie Huber",
+                "email": "huber@example.com",
+                "phone": "+49 89 1234567",
+                "zip": "81675",
+                "city": "München",
+                "country_id": cls.de.id,
+            }
+        )
+        cls.contract = cls.env["service.contract"].create(
+            {
+                "name": "SC-1001",
+                "partner_id": cls.customer.id,
+                "service_level_id": cls.level_standard.id,
+                "technician_id": cls.tech_bernd.id,
+                "date_start": "2024-01-01",
+            }
+        )
+        cls.equipment = cls.env["service.equipment"].create(
+            {
+                "serial_number": "HP-0001",
+                "equipment_type_id": cls.type_hp_air.id,
+                "partner_id": cls.customer.id,
+                "contract_id": cls.contract.id,
+                "zip": "81675",
+                "city": "München",
+                "country_id": cls.de.id,
+            }
+        )
+
+    @classmethod
+    def _make_technician(cls, name, zip_code, areas, types, levels, **values):
+        area_vals = []
+        for area in areas:
+            if area[0] == "range":
+                area_vals.append({"kind": "range", "country_id": cls.de.id, "zip_from": area[1], "zip_to": area[2]})
+            else:
+                area_vals.append({"kind": "radius", "country_id": cls.de.id, "base_zip": area[1], "radius_km": area[2]})
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "is_technician": True,
+                "zip": zip_code,
+                "country_id": cls.de.id,
+                "email": f"{name.split()[0].lower()}@tech.example.com",
+                "service_capacity": values.pop("service_capacity", 5),
+                "service_equipment_type_ids": [(6, 0, [t.id for t in types])],
+                "service_level_ids": [(6, 0, [lv.id for lv in levels])],
+                "service_area_ids": [(0, 0, vals) for vals in area_vals],
+                **values,
+            }
+        )
+
+    def _inquiry_vals(self, **values):
+        vals = {
+            "name": "Heat pump makes noise",
+            "service_occasion": "repair",
+            "contact_name": "Eva Neu",
+            "email_from": "eva.neu@example.org",
+            "zip": "80331",
+            "city": "München",
+            "country_id": self.de.id,
+            "equipment_type_id": self.type_hp_air.id,
+        }
+        vals.update(values)
+        return vals
+
+    def _create_inquiry(self, **values):
+        return self.env["crm.lead"].create(self._inquiry_vals(**values))
