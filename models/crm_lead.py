@@ -148,7 +148,7 @@ class CrmLead(models.Model):
                    ON crm_lead (technician_id) WHERE routing_state IN ('offered', 'accepted') AND active"""
         )
 
-    @api.depends("partner_id", "contract_id", "equipment_id")
+    @api.depends("service_occasion", "partner_id", "contract_id", "equipment_id")
     def _compute_customer_kind(self):
         for lead in self:
             if not lead.service_occasion:
@@ -219,7 +219,14 @@ class CrmLead(models.Model):
             self._service_check_appointments(vals)
         if vals.get("serial_number"):
             vals["serial_number"] = vals["serial_number"].strip().upper()
-        return super().write(vals)
+        # a lead that becomes a service inquiry is routed like a new one
+        to_route = self.filtered(lambda lead: not lead.routing_state) if vals.get("service_occasion") else self.browse()
+        result = super().write(vals)
+        if to_route:
+            to_route.write({"routing_state": "new"})
+            if not self.env.context.get("service_no_routing"):
+                to_route._service_route_safely("create")
+        return result
 
     def _inverse_phone(self):
         if self.env.context.get("service_keep_partner_contact"):
