@@ -110,14 +110,32 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if any(TECHNICIAN_FIELDS.intersection(vals) for vals in vals_list):
+        if any(self._technician_profile_changes(vals) for vals in vals_list):
             self._check_technician_profile_access()
         return super().create(vals_list)
 
     def write(self, vals):
-        if TECHNICIAN_FIELDS.intersection(vals):
+        if self._technician_profile_changes(vals):
             self._check_technician_profile_access()
         return super().write(vals)
+
+    def _technician_profile_changes(self, vals):
+        """Whether ``vals`` change a technician profile field of ``self`` (or set one on a new partner)."""
+        for fname in TECHNICIAN_FIELDS.intersection(vals):
+            field = self._fields[fname]
+            value = vals[fname]
+            if field.type in ("one2many", "many2many"):
+                if value and value != [fields.Command.set([])] and value != [(6, 0, [])]:
+                    return True
+                continue
+            records = self or [self.new({})]
+            for record in records:
+                current = record[fname] if self else field.convert_to_record(
+                    field.convert_to_cache(self.default_get([fname]).get(fname, False), record), record
+                )
+                if field.convert_to_record(field.convert_to_cache(value, record), record) != current:
+                    return True
+        return False
 
     def _check_technician_profile_access(self):
         if self.env.su or self.env.user.has_group("crm_service_routing.group_service_dispatcher"):
