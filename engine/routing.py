@@ -12,7 +12,7 @@ so a decision can be replayed later from the same facts.
 import dataclasses
 import datetime
 
-from .postal import haversine_km  # noqa: F401 - re-exported for the models
+from .postal import haversine_km
 
 # Filters, in the order they are applied: a dropped candidate carries the
 # first rule it fails.
@@ -182,9 +182,7 @@ def distance_km(inquiry, candidate):
     """Shortest distance from the inquiry to the candidate's base or a radius area's base."""
     distances = [hit.distance_km for hit in candidate.area_hits if hit.distance_km is not None]
     if None not in (inquiry.latitude, inquiry.longitude, candidate.latitude, candidate.longitude):
-        distances.append(
-            haversine_km(inquiry.latitude, inquiry.longitude, candidate.latitude, candidate.longitude)
-        )
+        distances.append(haversine_km(inquiry.latitude, inquiry.longitude, candidate.latitude, candidate.longitude))
     return min(distances) if distances else None
 
 
@@ -198,7 +196,7 @@ def check(inquiry, candidate, today):
         radius = [hit for hit in candidate.area_hits if hit.kind == "radius"]
         if radius:
             nearest = min(radius, key=lambda hit: hit.distance_km or float("inf"))
-            return RULE_AREA, "%.1f km away, covers %.1f km" % (nearest.distance_km, nearest.radius_km)
+            return RULE_AREA, f"{nearest.distance_km:.1f} km away, covers {nearest.radius_km:.1f} km"
         return RULE_AREA, "postal code outside the service areas"
     if inquiry.equipment_type_ids and not (candidate.specialization_ids & inquiry.equipment_type_ids):
         return RULE_SPECIALIZATION, "not specialised in this equipment"
@@ -207,9 +205,9 @@ def check(inquiry, candidate, today):
     if candidate.paused:
         return RULE_PAUSED, "paused"
     if candidate.away_until and candidate.away_until >= today:
-        return RULE_AWAY, "away until %s" % candidate.away_until.isoformat()
+        return RULE_AWAY, f"away until {candidate.away_until.isoformat()}"
     if candidate.open_count >= candidate.capacity:
-        return RULE_CAPACITY, "%d of %d open inquiries" % (candidate.open_count, candidate.capacity)
+        return RULE_CAPACITY, f"{candidate.open_count} of {candidate.capacity} open inquiries"
     if candidate.id in inquiry.declined_technician_ids:
         return RULE_DECLINED, "declined this inquiry before"
     return None
@@ -231,23 +229,21 @@ def acceptance_score(candidate):
 def _rank(strategy, inquiry, candidates):
     """[(candidate, score, detail)] best first; ties end on rotation, then id."""
     if strategy == STRATEGY_LEAST_LOADED:
-        rows = [
-            (c, c.open_count / c.capacity, "%d of %d open" % (c.open_count, c.capacity)) for c in candidates
-        ]
+        rows = [(c, c.open_count / c.capacity, f"{c.open_count} of {c.capacity} open") for c in candidates]
         rows.sort(key=lambda row: (row[1], row[0].open_count, _rotation_key(row[0])))
     elif strategy == STRATEGY_BEST_RESPONSE:
         rows = []
         for c in candidates:
             score = acceptance_score(c)
-            hours = "-" if c.mean_accept_hours is None else "%.1f h" % c.mean_accept_hours
-            detail = "accepted %d of %d, time to accept %s" % (c.offers_accepted, c.offers_answered, hours)
+            hours = "-" if c.mean_accept_hours is None else f"{c.mean_accept_hours:.1f} h"
+            detail = f"accepted {c.offers_accepted} of {c.offers_answered}, time to accept {hours}"
             rows.append((c, score, detail))
         rows.sort(key=lambda row: (-round(row[1], 9), _rotation_key(row[0])))
     elif strategy == STRATEGY_NEAREST:
         rows = []
         for c in candidates:
             dist = distance_km(inquiry, c)
-            rows.append((c, dist, "distance unknown" if dist is None else "%.1f km" % dist))
+            rows.append((c, dist, "distance unknown" if dist is None else f"{dist:.1f} km"))
         rows.sort(key=lambda row: (float("inf") if row[1] is None else row[1], _rotation_key(row[0])))
     elif strategy == STRATEGY_ROTATION:
         rows = []
@@ -257,7 +253,7 @@ def _rank(strategy, inquiry, candidates):
             rows.append((c, ts, "last offer %s" % (last.isoformat(sep=" ") if last else "never")))
         rows.sort(key=lambda row: _rotation_key(row[0]))
     else:
-        raise ValueError("unknown routing strategy %r" % strategy)
+        raise ValueError(f"unknown routing strategy {strategy!r}")
     return rows
 
 
@@ -270,7 +266,7 @@ def decide(inquiry, candidates, strategy, today):
     decision with no technician and a ``review_reason``.
     """
     if strategy not in STRATEGIES:
-        raise ValueError("unknown routing strategy %r" % strategy)
+        raise ValueError(f"unknown routing strategy {strategy!r}")
     seen = set()
     eligible, dropped = [], []
     for candidate in sorted(candidates, key=lambda c: c.id):
@@ -296,7 +292,7 @@ def decide(inquiry, candidates, strategy, today):
         else:
             rule = next((d for d in dropped if d.id == contract_id), None)
             contract_note = (
-                "contract technician dropped: %s (%s)" % (rule.rule, rule.detail)
+                f"contract technician dropped: {rule.rule} ({rule.detail})"
                 if rule
                 else "contract technician is not a candidate"
             )

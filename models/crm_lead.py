@@ -5,7 +5,7 @@ import logging
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, api, fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import mute_logger
 
@@ -191,7 +191,7 @@ class CrmLead(models.Model):
         for lead in self:
             if lead.technician_id and not lead.technician_id.is_technician:
                 raise ValidationError(
-                    _("%(partner)s is not a service technician.", partner=lead.technician_id.display_name)
+                    self.env._("%(partner)s is not a service technician.", partner=lead.technician_id.display_name)
                 )
 
     # ------------------------------------------------------------
@@ -252,7 +252,7 @@ class CrmLead(models.Model):
         with a specific message on bad input; nothing is saved then.
         """
         if not isinstance(values, dict):
-            raise ValidationError(_("A service request must be a dictionary of values."))
+            raise ValidationError(self.env._("A service request must be a dictionary of values."))
         vals = self._service_intake_vals(values)
         ref = vals.get("service_external_ref")
         if ref:
@@ -279,7 +279,7 @@ class CrmLead(models.Model):
         stop the others.
         """
         if not isinstance(values_list, list | tuple):
-            raise ValidationError(_("Service requests must be a list of dictionaries."))
+            raise ValidationError(self.env._("Service requests must be a list of dictionaries."))
         results = []
         for index, values in enumerate(values_list):
             try:
@@ -295,7 +295,7 @@ class CrmLead(models.Model):
         unknown = sorted(set(values) - set(INTAKE_KEYS))
         if unknown:
             raise ValidationError(
-                _(
+                self.env._(
                     "Unknown fields in the service request: %(fields)s. Allowed: %(allowed)s.",
                     fields=", ".join(unknown),
                     allowed=", ".join(sorted(INTAKE_KEYS)),
@@ -303,14 +303,14 @@ class CrmLead(models.Model):
             )
         for key, value in values.items():
             if value is not None and value is not False and not isinstance(value, str):
-                raise ValidationError(_("The field %(field)s must be text.", field=key))
+                raise ValidationError(self.env._("The field %(field)s must be text.", field=key))
         values = {key: value.strip() for key, value in values.items() if value}
         vals = {INTAKE_KEYS[key]: value for key, value in values.items() if INTAKE_KEYS[key]}
         vals["company_id"] = self.env.company.id
         vals["type"] = "lead" if self.env.user.has_group("crm.group_use_lead") else "opportunity"
         if not vals.get("service_occasion"):
             raise ValidationError(
-                _(
+                self.env._(
                     "The service occasion is missing; send one of: %(occasions)s.",
                     occasions=", ".join(key for key, _label in SERVICE_OCCASIONS),
                 )
@@ -320,18 +320,20 @@ class CrmLead(models.Model):
         country = code and self.env["res.country"].search([("code", "=ilike", code)], limit=1)
         if not country:
             raise ValidationError(
-                _("Unknown country %(country)s; send an ISO 3166 code such as DE.", country=code or "")
+                self.env._("Unknown country %(country)s; send an ISO 3166 code such as DE.", country=code or "")
             )
         vals["country_id"] = country.id
         if not vals.get("zip"):
-            raise ValidationError(_("The postal code of the service site is missing."))
+            raise ValidationError(self.env._("The postal code of the service site is missing."))
         # contact
         if not vals.get("email_from") and not vals.get("phone"):
-            raise ValidationError(_("Send an e-mail address or a phone number so the technician can reach the customer."))
+            raise ValidationError(
+                self.env._("Send an e-mail address or a phone number so the technician can reach the customer.")
+            )
         if vals.get("email_from"):
             email = tools.email_normalize(vals["email_from"])
             if not email:
-                raise ValidationError(_("%(email)s is not a valid e-mail address.", email=vals["email_from"]))
+                raise ValidationError(self.env._("%(email)s is not a valid e-mail address.", email=vals["email_from"]))
             vals["email_from"] = email
         if vals.get("phone"):
             vals["phone"] = self._service_phone_e164(vals["phone"], country)
@@ -348,7 +350,7 @@ class CrmLead(models.Model):
             level = self.env["service.level"].search([("code", "=ilike", values["service_level"])], limit=1)
             if not level:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Unknown SLA tier %(code)s; known tiers: %(codes)s.",
                         code=values["service_level"],
                         codes=", ".join(self.env["service.level"].search([]).mapped("code")),
@@ -366,14 +368,14 @@ class CrmLead(models.Model):
     @api.model
     def _service_phone_e164(self, number, country):
         if phonenumbers is None:
-            raise UserError(_("The Python library phonenumbers is not installed."))
+            raise UserError(self.env._("The Python library phonenumbers is not installed."))
         try:
             parsed = phonenumbers.parse(number, country.code)
         except phonenumbers.NumberParseException:
             parsed = None
         if not parsed or not phonenumbers.is_valid_number(parsed):
             raise ValidationError(
-                _("%(phone)s is not a valid phone number for %(country)s.", phone=number, country=country.name)
+                self.env._("%(phone)s is not a valid phone number for %(country)s.", phone=number, country=country.name)
             )
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -384,10 +386,10 @@ class CrmLead(models.Model):
             parsed = value
         else:
             try:
-                parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+                parsed = datetime.datetime.fromisoformat(str(value))
             except ValueError as error:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(field)s: %(value)s is not a date and time (use ISO 8601, e.g. 2026-05-04T09:30:00+02:00).",
                         field=field_name,
                         value=value,
@@ -447,7 +449,7 @@ class CrmLead(models.Model):
             zip_code = normalize_postal_code(vals["zip"])
             if country and not is_valid_postal_code(country.code, zip_code):
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(zip)s is not a valid postal code for %(country)s.",
                         zip=vals["zip"],
                         country=country.name,
@@ -465,7 +467,7 @@ class CrmLead(models.Model):
                 value = fields.Datetime.to_datetime(vals[key])
                 if value < now:
                     raise ValidationError(
-                        _(
+                        self.env._(
                             "The %(field)s %(value)s lies in the past.",
                             field=self._fields[key]._description_string(self.env),
                             value=fields.Datetime.to_string(value),
@@ -501,8 +503,10 @@ class CrmLead(models.Model):
                 if not contract and equipment.contract_id:
                     contract = equipment.contract_id
                     result["contract_id"] = contract.id
-                elif contract and equipment.partner_id.commercial_partner_id != contract.partner_id.commercial_partner_id:
-                    result["review_note"] = _(
+                elif (
+                    contract and equipment.partner_id.commercial_partner_id != contract.partner_id.commercial_partner_id
+                ):
+                    result["review_note"] = self.env._(
                         "Serial number %(serial)s belongs to %(owner)s, contract %(ref)s to %(customer)s.",
                         serial=equipment.serial_number,
                         owner=equipment.partner_id.display_name,
@@ -519,9 +523,15 @@ class CrmLead(models.Model):
                 if customer:
                     result["match_method"] = "email"
             if not customer and vals.get("phone"):
-                sanitized = self._phone_format(number=vals["phone"], country=self.env["res.country"].browse(vals.get("country_id")))
+                sanitized = self._phone_format(
+                    number=vals["phone"], country=self.env["res.country"].browse(vals.get("country_id"))
+                )
                 earlier = sanitized and self.search(
-                    [("phone_sanitized", "=", sanitized), ("partner_id", "!=", False), ("company_id", "in", [company_id, False])],
+                    [
+                        ("phone_sanitized", "=", sanitized),
+                        ("partner_id", "!=", False),
+                        ("company_id", "in", [company_id, False]),
+                    ],
                     limit=1,
                     order="id desc",
                 )
@@ -569,8 +579,7 @@ class CrmLead(models.Model):
         earlier = self.with_context(active_test=False).search(domain, limit=limit, order="create_date desc, id desc")
         occasions = dict(self._fields["service_occasion"]._description_selection(self.env))
         lines = [
-            "%s  %s  %s%s"
-            % (
+            "{}  {}  {}{}".format(
                 fields.Date.to_string(lead.create_date.date()),
                 occasions.get(lead.service_occasion, ""),
                 lead.equipment_id.serial_number or lead.equipment_type_id.name or "",
@@ -590,14 +599,16 @@ class CrmLead(models.Model):
             lead._service_check_technician_access()
             if lead.routing_state != "offered":
                 raise UserError(
-                    _("%(lead)s is not offered to a technician and cannot be accepted.", lead=lead.display_name)
+                    self.env._(
+                        "%(lead)s is not offered to a technician and cannot be accepted.", lead=lead.display_name
+                    )
                 )
             now = fields.Datetime.now()
             offer = lead._service_current_offer()
             offer.sudo().write({"state": "accepted", "responded_at": now})
             lead.sudo().write({"routing_state": "accepted", "accepted_at": now})
             lead.sudo().message_post(
-                body=_("Accepted by %(technician)s.", technician=lead.technician_id.display_name),
+                body=self.env._("Accepted by %(technician)s.", technician=lead.technician_id.display_name),
                 subtype_xmlid="mail.mt_note",
             )
         return True
@@ -606,19 +617,21 @@ class CrmLead(models.Model):
         """The technician declines with a reason; the inquiry is routed to the next one."""
         if reason not in dict(DECLINE_REASONS):
             raise ValidationError(
-                _(
+                self.env._(
                     "Unknown decline reason %(reason)s; use one of: %(reasons)s.",
                     reason=reason,
                     reasons=", ".join(key for key, _label in DECLINE_REASONS),
                 )
             )
         if reason == "other" and not (note or "").strip():
-            raise ValidationError(_("Say why you decline when the reason is 'Other'."))
+            raise ValidationError(self.env._("Say why you decline when the reason is 'Other'."))
         for lead in self:
             lead._service_check_technician_access()
             if lead.routing_state not in OPEN_ROUTING_STATES:
                 raise UserError(
-                    _("%(lead)s is not offered to a technician and cannot be declined.", lead=lead.display_name)
+                    self.env._(
+                        "%(lead)s is not offered to a technician and cannot be declined.", lead=lead.display_name
+                    )
                 )
             technician = lead.technician_id
             offer = lead._service_current_offer()
@@ -632,7 +645,7 @@ class CrmLead(models.Model):
             )
             lead.sudo().write({"routing_state": "new", "technician_id": False, "accepted_at": False})
             lead.sudo().message_post(
-                body=_(
+                body=self.env._(
                     "Declined by %(technician)s: %(reason)s %(note)s",
                     technician=technician.display_name,
                     reason=dict(DECLINE_REASONS)[reason],
@@ -655,7 +668,7 @@ class CrmLead(models.Model):
         self._service_check_dispatcher()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Assign Technician"),
+            "name": self.env._("Assign Technician"),
             "res_model": "crm.lead.assign",
             "view_mode": "form",
             "target": "new",
@@ -666,7 +679,7 @@ class CrmLead(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Decline Inquiry"),
+            "name": self.env._("Decline Inquiry"),
             "res_model": "crm.lead.decline",
             "view_mode": "form",
             "target": "new",
@@ -682,7 +695,7 @@ class CrmLead(models.Model):
 
     def _service_check_dispatcher(self):
         if not self._service_is_dispatcher():
-            raise AccessError(_("Only service dispatchers can route inquiries by hand."))
+            raise AccessError(self.env._("Only service dispatchers can route inquiries by hand."))
         self.check_access("write")
 
     def _service_check_technician_access(self):
@@ -696,7 +709,7 @@ class CrmLead(models.Model):
         if not technician or (
             user_partner != technician and user_partner.commercial_partner_id != technician.commercial_partner_id
         ):
-            raise AccessError(_("Only the technician the inquiry is offered to can answer it."))
+            raise AccessError(self.env._("Only the technician the inquiry is offered to can answer it."))
 
     def _service_current_offer(self):
         self.ensure_one()
@@ -732,8 +745,10 @@ class CrmLead(models.Model):
 
     def _service_strategy(self):
         self.ensure_one()
-        return self.service_level_id.routing_strategy or self.company_id.service_routing_strategy or (
-            self.env.company.service_routing_strategy
+        return (
+            self.service_level_id.routing_strategy
+            or self.company_id.service_routing_strategy
+            or (self.env.company.service_routing_strategy)
         )
 
     def _service_gather_facts(self, extra_technician_ids=()):
@@ -877,9 +892,9 @@ class CrmLead(models.Model):
         if decision.technician_id:
             by = chosen_by or decision.chosen_by
             reason = {
-                "contract": _("Offered to the contract technician %(name)s."),
-                "dispatcher": _("Offered to %(name)s by a dispatcher."),
-            }.get(by, _("Offered to %(name)s, first by %(strategy)s of %(count)s eligible."))
+                "contract": self.env._("Offered to the contract technician %(name)s."),
+                "dispatcher": self.env._("Offered to %(name)s by a dispatcher."),
+            }.get(by, self.env._("Offered to %(name)s, first by %(strategy)s of %(count)s eligible."))
             reason = reason % {
                 "name": names.get(decision.technician_id, decision.technician_id),
                 "strategy": decision.strategy,

@@ -8,12 +8,8 @@ from .service_postal_code import GEONAMES_PARAM
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    service_routing_strategy = fields.Selection(
-        related="company_id.service_routing_strategy", readonly=False
-    )
-    service_response_window_days = fields.Integer(
-        related="company_id.service_response_window_days", readonly=False
-    )
+    service_routing_strategy = fields.Selection(related="company_id.service_routing_strategy", readonly=False)
+    service_response_window_days = fields.Integer(related="company_id.service_response_window_days", readonly=False)
     service_level_id = fields.Many2one(related="company_id.service_level_id", readonly=False)
     service_geonames_dir = fields.Char(
         "GeoNames Data Folder",

@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 # Fields of the technician profile: only dispatchers change them.
@@ -101,7 +101,7 @@ class ResPartner(models.Model):
         for partner in self:
             if partner.is_technician and partner.service_capacity < 1:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(technician)s needs a capacity of at least one open inquiry; pause the "
                         "technician to stop new inquiries.",
                         technician=partner.display_name,
@@ -130,8 +130,12 @@ class ResPartner(models.Model):
                 continue
             records = self or [self.new({})]
             for record in records:
-                current = record[fname] if self else field.convert_to_record(
-                    field.convert_to_cache(self.default_get([fname]).get(fname, False), record), record
+                current = (
+                    record[fname]
+                    if self
+                    else field.convert_to_record(
+                        field.convert_to_cache(self.default_get([fname]).get(fname, False), record), record
+                    )
                 )
                 if field.convert_to_record(field.convert_to_cache(value, record), record) != current:
                     return True
@@ -140,7 +144,7 @@ class ResPartner(models.Model):
     def _check_technician_profile_access(self):
         if self.env.su or self.env.user.has_group("crm_service_routing.group_service_dispatcher"):
             return
-        raise AccessError(_("Only service dispatchers can change technician profiles."))
+        raise AccessError(self.env._("Only service dispatchers can change technician profiles."))
 
     def action_view_service_inquiries(self):
         self.ensure_one()

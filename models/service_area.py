@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import re
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine.postal import bounding_box, normalize_postal_code, range_keys
@@ -105,8 +105,11 @@ class ServiceArea(models.Model):
         for area in self:
             country = area.country_id.code or ""
             if area.kind == "radius":
-                area.display_name = _(
-                    "%(country)s %(zip)s + %(radius)s km", country=country, zip=area.base_zip or "", radius=area.radius_km
+                area.display_name = self.env._(
+                    "%(country)s %(zip)s + %(radius)s km",
+                    country=country,
+                    zip=area.base_zip or "",
+                    radius=area.radius_km,
                 )
             elif area.zip_to and normalize_postal_code(area.zip_to) != normalize_postal_code(area.zip_from):
                 area.display_name = f"{country} {area.zip_from or ''}–{area.zip_to}"
@@ -121,24 +124,24 @@ class ServiceArea(models.Model):
                 for code in filter(None, (low, high)):
                     if not re.fullmatch(r"[A-Z0-9]{1,10}", code):
                         raise ValidationError(
-                            _("%(code)s is not a postal code or postal-code prefix.", code=code)
+                            self.env._("%(code)s is not a postal code or postal-code prefix.", code=code)
                         )
                 if not low:
-                    raise ValidationError(_("A postal-code range needs a first postal code."))
+                    raise ValidationError(self.env._("A postal-code range needs a first postal code."))
                 if high and high < low:
                     raise ValidationError(
-                        _("The range %(low)s–%(high)s ends before it starts.", low=area.zip_from, high=area.zip_to)
+                        self.env._(
+                            "The range %(low)s–%(high)s ends before it starts.", low=area.zip_from, high=area.zip_to
+                        )
                     )
             else:
                 if not area.base_zip:
-                    raise ValidationError(_("A radius area needs a base postal code."))
+                    raise ValidationError(self.env._("A radius area needs a base postal code."))
                 if not 0 < area.radius_km <= MAX_RADIUS_KM:
-                    raise ValidationError(
-                        _("The radius must be between 0 and %(max)s km.", max=MAX_RADIUS_KM)
-                    )
+                    raise ValidationError(self.env._("The radius must be between 0 and %(max)s km.", max=MAX_RADIUS_KM))
                 if not area.base_latitude and not area.base_longitude:
                     raise ValidationError(
-                        _(
+                        self.env._(
                             "Postal code %(zip)s is unknown in %(country)s. Correct it, or load the "
                             "country's postal data (Settings > CRM > Service Routing).",
                             zip=area.base_zip,

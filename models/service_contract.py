@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
@@ -56,7 +56,7 @@ class ServiceContract(models.Model):
 
     def _search_state(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
-            raise NotImplementedError(_("Unsupported search on contract state."))
+            raise NotImplementedError(self.env._("Unsupported search on contract state."))
         today = fields.Date.context_today(self)
         domains = {
             "future": [("date_start", ">", today)],
@@ -86,16 +86,14 @@ class ServiceContract(models.Model):
     def _check_dates(self):
         for contract in self:
             if contract.date_end and contract.date_end < contract.date_start:
-                raise ValidationError(
-                    _("Contract %(ref)s ends before it starts.", ref=contract.name)
-                )
+                raise ValidationError(self.env._("Contract %(ref)s ends before it starts.", ref=contract.name))
 
     @api.constrains("technician_id")
     def _check_technician(self):
         for contract in self:
             if contract.technician_id and not contract.technician_id.is_technician:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(partner)s is not a technician and cannot be the technician of contract %(ref)s.",
                         partner=contract.technician_id.display_name,
                         ref=contract.name,

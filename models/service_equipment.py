@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -65,7 +65,7 @@ class ServiceEquipment(models.Model):
             contract = equipment.contract_id
             if contract and contract.partner_id.commercial_partner_id != equipment.partner_id.commercial_partner_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Equipment %(serial)s belongs to %(customer)s but contract %(ref)s to %(other)s.",
                         serial=equipment.serial_number,
                         customer=equipment.partner_id.display_name,

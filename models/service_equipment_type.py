@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -44,9 +44,7 @@ class ServiceEquipmentType(models.Model):
     @api.depends("name", "parent_id.complete_name")
     def _compute_complete_name(self):
         for type_ in self:
-            type_.complete_name = (
-                f"{type_.parent_id.complete_name} / {type_.name}" if type_.parent_id else type_.name
-            )
+            type_.complete_name = f"{type_.parent_id.complete_name} / {type_.name}" if type_.parent_id else type_.name
 
     @api.depends("safety_critical", "parent_id.is_safety_critical")
     def _compute_is_safety_critical(self):
@@ -56,7 +54,7 @@ class ServiceEquipmentType(models.Model):
     @api.constrains("parent_id")
     def _check_parent_id(self):
         if self._has_cycle():
-            raise ValidationError(_("An equipment type cannot be its own ancestor."))
+            raise ValidationError(self.env._("An equipment type cannot be its own ancestor."))
 
     @api.model_create_multi
     def create(self, vals_list):

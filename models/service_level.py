@@ -29,9 +29,7 @@ class ServiceLevel(models.Model):
         required=True,
         help="Time within which a technician must accept an inquiry of this tier.",
     )
-    certification_required = fields.Boolean(
-        help="Only technicians certified for this tier are offered its inquiries."
-    )
+    certification_required = fields.Boolean(help="Only technicians certified for this tier are offered its inquiries.")
     routing_strategy = fields.Selection(
         STRATEGY_SELECTION,
         help="How a technician is chosen among the eligible ones. Empty: the company's default.",

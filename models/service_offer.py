@@ -39,9 +39,7 @@ class ServiceOffer(models.Model):
     )
     offered_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     responded_at = fields.Datetime(readonly=True, help="When the technician accepted or declined.")
-    response_hours = fields.Float(
-        "Hours to Respond", compute="_compute_response_hours", store=True, aggregator="avg"
-    )
+    response_hours = fields.Float("Hours to Respond", compute="_compute_response_hours", store=True, aggregator="avg")
     decline_reason = fields.Selection(DECLINE_REASONS, readonly=True)
     decline_note = fields.Text(readonly=True)
     routing_log_id = fields.Many2one("service.routing.log", "Routing Decision", readonly=True, ondelete="set null")

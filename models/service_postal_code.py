@@ -7,7 +7,7 @@ import threading
 
 from psycopg2.extras import execute_values
 
-from odoo import _, api, fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
 from ..engine.postal import lookup_key
@@ -101,7 +101,7 @@ class ServicePostalCode(models.Model):
     def _read_geonames(self, country_code):
         """[(postal code, place, latitude, longitude)] for a country, through pgeocode."""
         if pgeocode is None:
-            raise UserError(_("The Python library pgeocode is not installed."))
+            raise UserError(self.env._("The Python library pgeocode is not installed."))
         source = self._geonames_dir()
         cache = os.path.join(
             tools.config["data_dir"],
@@ -116,7 +116,7 @@ class ServicePostalCode(models.Model):
                     raw = os.path.join(source, f"{country_code}.txt")
                     if not os.path.isfile(raw):
                         raise UserError(
-                            _(
+                            self.env._(
                                 "No GeoNames file for %(country)s in %(path)s.",
                                 country=country_code,
                                 path=source,
@@ -128,7 +128,7 @@ class ServicePostalCode(models.Model):
                 raise
             except Exception as error:
                 raise UserError(
-                    _(
+                    self.env._(
                         "Postal data for %(country)s could not be loaded: %(error)s",
                         country=country_code,
                         error=error,
@@ -155,7 +155,7 @@ class ServicePostalCode(models.Model):
         for code in country_codes:
             country = self.env["res.country"].search([("code", "=", code.upper())], limit=1)
             if not country:
-                raise UserError(_("Unknown country code %(code)s.", code=code))
+                raise UserError(self.env._("Unknown country code %(code)s.", code=code))
             # one loader per country at a time; the others wait, then see it loaded
             self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (7316, country.id))
             try:
@@ -173,10 +173,7 @@ class ServicePostalCode(models.Model):
                        (country_id, name, place_name, latitude, longitude,
                         create_uid, write_uid, create_date, write_date)
                    VALUES %s""",
-                [
-                    (country.id, code_, place, lat, lon, self.env.uid, self.env.uid)
-                    for code_, place, lat, lon in rows
-                ],
+                [(country.id, code_, place, lat, lon, self.env.uid, self.env.uid) for code_, place, lat, lon in rows],
                 template="(%s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')",
                 page_size=2000,
             )
@@ -189,16 +186,16 @@ class ServicePostalCode(models.Model):
     def action_load_postal_data(self):
         """Load the countries of the companies, technicians and service areas."""
         if not self.env.user.has_group("crm_service_routing.group_service_manager"):
-            raise UserError(_("Only service managers can load postal data."))
+            raise UserError(self.env._("Only service managers can load postal data."))
         codes = set(self.env.companies.country_id.mapped("code"))
         codes |= set(self.env["service.area"].search([]).country_id.mapped("code"))
         result = self.sudo()._load_countries(sorted(code for code in codes if code), raise_if_missing=False)
-        message = ", ".join(f"{code}: {count}" for code, count in sorted(result.items())) or _("nothing")
+        message = ", ".join(f"{code}: {count}" for code, count in sorted(result.items())) or self.env._("nothing")
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Postal data loaded"),
+                "title": self.env._("Postal data loaded"),
                 "message": message,
                 "type": "success" if all(result.values()) else "warning",
                 "next": {"type": "ir.actions.act_window_close"},

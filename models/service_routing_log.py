@@ -74,9 +74,18 @@ class ServiceRoutingLog(models.Model):
 
     @api.depends("decision")
     def _compute_candidates_html(self):
-        partners = self.env["res.partner"].browse(
-            {row["id"] for log in self for key in ("ranking", "dropped") for row in (log.decision or {}).get(key, [])}
-        ).with_context(active_test=False)
+        partners = (
+            self.env["res.partner"]
+            .browse(
+                {
+                    row["id"]
+                    for log in self
+                    for key in ("ranking", "dropped")
+                    for row in (log.decision or {}).get(key, [])
+                }
+            )
+            .with_context(active_test=False)
+        )
         names = {p.id: p.display_name for p in partners.exists()}
         for log in self:
             decision = log.decision or {}
@@ -84,7 +93,12 @@ class ServiceRoutingLog(models.Model):
                 (str(row["rank"]), names.get(row["id"], row["id"]), self.env._("eligible"), row["detail"])
                 for row in decision.get("ranking", [])
             ] + [
-                ("", names.get(row["id"], row["id"]), self.env._(RULE_LABELS.get(row["rule"], row["rule"])), row["detail"])
+                (
+                    "",
+                    names.get(row["id"], row["id"]),
+                    self.env._(RULE_LABELS.get(row["rule"], row["rule"])),
+                    row["detail"],
+                )
                 for row in decision.get("dropped", [])
             ]
             if not rows:

@@ -26,7 +26,9 @@ class ServiceRoutingCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, mail_create_nolog=True))
+        cls.env = cls.env(
+            context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, mail_create_nolog=True)
+        )
         cls.env["ir.config_parameter"].sudo().set_param("crm_service_routing.geonames_dir", geonames_dir())
         cls.de = cls.env.ref("base.de")
         cls.at = cls.env.ref("base.at")
@@ -55,7 +57,9 @@ class ServiceRoutingCase(TransactionCase):
         # equipment types: a heat-pump line with two models, PV, and a safety-critical gas boiler
         Type = cls.env["service.equipment.type"]
         cls.type_heatpump = Type.create({"name": "Heat Pump", "code": "HP"})
-        cls.type_hp_air = Type.create({"name": "Air/Water Heat Pump", "code": "HP-AW", "parent_id": cls.type_heatpump.id})
+        cls.type_hp_air = Type.create(
+            {"name": "Air/Water Heat Pump", "code": "HP-AW", "parent_id": cls.type_heatpump.id}
+        )
         cls.type_pv = Type.create({"name": "PV System", "code": "PV"})
         cls.type_gas = Type.create({"name": "Gas Boiler", "code": "GAS", "safety_critical": True})
 

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import dataclasses
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..engine import routing as engine
@@ -39,7 +39,13 @@ class CrmLeadAssign(models.TransientModel):
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         lines = [
             fields.Command.create(
-                {"technician_id": row.id, "rank": row.rank, "eligible": True, "result": self.env._("Eligible"), "detail": row.detail}
+                {
+                    "technician_id": row.id,
+                    "rank": row.rank,
+                    "eligible": True,
+                    "result": self.env._("Eligible"),
+                    "detail": row.detail,
+                }
             )
             for row in decision.ranking
         ] + [
@@ -67,7 +73,7 @@ class CrmLeadAssign(models.TransientModel):
         lead = self.lead_id
         lead._service_check_dispatcher()
         if not self.technician_id:
-            raise UserError(_("Choose the technician to offer the inquiry to."))
+            raise UserError(self.env._("Choose the technician to offer the inquiry to."))
         inquiry, candidates = lead._service_gather_facts(extra_technician_ids={self.technician_id.id})
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         decision = dataclasses.replace(

@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..engine import routing as engine
@@ -46,7 +46,7 @@ class ServiceRoutingReplay(models.TransientModel):
         self.env["crm.lead"]._service_check_dispatcher()
         leads = self.lead_ids.filtered("service_occasion")
         if not leads:
-            raise UserError(_("Choose the service inquiries to replay."))
+            raise UserError(self.env._("Choose the service inquiries to replay."))
         today = fields.Date.context_today(self)
         lines = []
         for lead in leads:
