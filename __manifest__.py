@@ -11,8 +11,6 @@
     "maintainers": ["crm-service-routing"],
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "application": False,
-    "installable": True,
     "depends": ["crm", "portal", "mail", "phone_validation"],
     "external_dependencies": {"python": ["phonenumbers", "pgeocode"]},
     "data": [

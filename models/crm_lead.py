@@ -76,7 +76,7 @@ class CrmLead(models.Model):
     service_occasion = fields.Selection(
         SERVICE_OCCASIONS, tracking=True, index="btree_not_null", help="Set on service inquiries only."
     )
-    equipment_type_id = fields.Many2one("service.equipment.type", "Equipment Type", tracking=True)
+    equipment_type_id = fields.Many2one("service.equipment.type", tracking=True)
     equipment_received = fields.Char(
         "Equipment (as received)",
         readonly=True,
@@ -84,7 +84,7 @@ class CrmLead(models.Model):
     )
     serial_number = fields.Char(index="btree_not_null", tracking=True)
     contract_ref = fields.Char("Contract Reference", help="As given by the customer or the integration.")
-    contract_id = fields.Many2one("service.contract", "Contract", index="btree_not_null", tracking=True)
+    contract_id = fields.Many2one("service.contract", index="btree_not_null", tracking=True)
     equipment_id = fields.Many2one("service.equipment", "Installed Equipment", index="btree_not_null", tracking=True)
     service_level_id = fields.Many2one("service.level", "SLA Tier", tracking=True)
     preferred_appointment = fields.Datetime()
@@ -116,7 +116,6 @@ class CrmLead(models.Model):
     routing_state = fields.Selection(ROUTING_STATES, copy=False, index="btree_not_null", tracking=True)
     technician_id = fields.Many2one(
         "res.partner",
-        "Technician",
         copy=False,
         index="btree_not_null",
         tracking=True,
@@ -141,12 +140,13 @@ class CrmLead(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         # the open inquiries of a technician, counted at every routing
         self.env.cr.execute(
             """CREATE INDEX IF NOT EXISTS crm_lead_technician_open_idx
                    ON crm_lead (technician_id) WHERE routing_state IN ('offered', 'accepted') AND active"""
         )
+        return res
 
     @api.depends("service_occasion", "partner_id", "contract_id", "equipment_id")
     def _compute_customer_kind(self):
@@ -353,7 +353,7 @@ class CrmLead(models.Model):
                     self.env._(
                         "Unknown SLA tier %(code)s; known tiers: %(codes)s.",
                         code=values["service_level"],
-                        codes=", ".join(self.env["service.level"].search([]).mapped("code")),
+                        codes=", ".join(self.env["service.level"].search([], limit=50).mapped("code")),
                     )
                 )
             vals["service_level_id"] = level.id

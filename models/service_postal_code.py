@@ -188,7 +188,8 @@ class ServicePostalCode(models.Model):
         if not self.env.user.has_group("crm_service_routing.group_service_manager"):
             raise UserError(self.env._("Only service managers can load postal data."))
         codes = set(self.env.companies.country_id.mapped("code"))
-        codes |= set(self.env["service.area"].search([]).country_id.mapped("code"))
+        self.env.cr.execute("SELECT DISTINCT country_id FROM service_area WHERE active")
+        codes |= set(self.env["res.country"].browse(row[0] for row in self.env.cr.fetchall()).mapped("code"))
         result = self.sudo()._load_countries(sorted(code for code in codes if code), raise_if_missing=False)
         message = ", ".join(f"{code}: {count}" for code, count in sorted(result.items())) or self.env._("nothing")
         return {
