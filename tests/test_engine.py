@@ -1,0 +1,257 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The decision core, without a database."""
+
+import datetime
+import random
+import unittest
+
+from odoo.addons.crm_service_routing.engine import postal, routing
+
+TODAY = datetime.date(2026, 5, 4)
+T0 = datetime.datetime(2026, 5, 1, 8, 0)
+
+
+def inquiry(**values):
+    base = {"company_id": 1, "equipment_type_ids": frozenset({10, 11}), "latitude": 48.14, "longitude": 11.58}
+    base.update(values)
+    return routing.Inquiry(**base)
+
+
+def candidate(id_, **values):
+    base = {
+        "id": id_,
+        "name": f"T{id_}",
+        "company_id": 1,
+        "area_hits": (routing.AreaHit("range"),),
+        "specialization_ids": frozenset({10}),
+        "capacity": 10,
+    }
+    base.update(values)
+    return routing.Candidate(**base)
+
+
+class TestFilters(unittest.TestCase):
+    def assertDropped(self, cand, rule, inq=None):
+        decision = routing.decide(inq or inquiry(), [cand], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual([(d.id, d.rule) for d in decision.dropped], [(cand.id, rule)])
+        self.assertIsNone(decision.technician_id)
+        self.assertEqual(decision.review_reason, routing.REVIEW_NO_CANDIDATE)
+
+    def test_eligible(self):
+        decision = routing.decide(inquiry(), [candidate(1)], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(decision.technician_id, 1)
+        self.assertEqual(decision.chosen_by, routing.CHOSEN_STRATEGY)
+        self.assertFalse(decision.dropped)
+
+    def test_company(self):
+        self.assertDropped(candidate(1, company_id=2), routing.RULE_COMPANY)
+        # a technician of no company serves every company
+        decision = routing.decide(inquiry(), [candidate(1, company_id=None)], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(decision.technician_id, 1)
+
+    def test_inactive(self):
+        self.assertDropped(candidate(1, active=False), routing.RULE_INACTIVE)
+
+    def test_area(self):
+        self.assertDropped(candidate(1, area_hits=()), routing.RULE_AREA)
+        far = routing.AreaHit("radius", distance_km=30.01, radius_km=30)
+        self.assertDropped(candidate(1, area_hits=(far,)), routing.RULE_AREA)
+        edge = routing.AreaHit("radius", distance_km=30.0, radius_km=30)
+        decision = routing.decide(inquiry(), [candidate(1, area_hits=(far, edge))], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(decision.technician_id, 1, "a radius covers up to and including its edge")
+        dropped = routing.decide(inquiry(), [candidate(1, area_hits=(far,))], routing.STRATEGY_ROTATION, TODAY).dropped
+        self.assertIn("30.0 km away", dropped[0].detail)
+
+    def test_specialization(self):
+        self.assertDropped(candidate(1, specialization_ids=frozenset({99})), routing.RULE_SPECIALIZATION)
+        # an inquiry without equipment type asks for no specialization
+        decision = routing.decide(
+            inquiry(equipment_type_ids=frozenset()),
+            [candidate(1, specialization_ids=frozenset())],
+            routing.STRATEGY_ROTATION,
+            TODAY,
+        )
+        self.assertEqual(decision.technician_id, 1)
+
+    def test_certification(self):
+        self.assertDropped(candidate(1), routing.RULE_CERTIFICATION, inquiry(required_certification_id=7))
+        cert = candidate(1, certification_ids=frozenset({7}))
+        decision = routing.decide(inquiry(required_certification_id=7), [cert], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(decision.technician_id, 1)
+
+    def test_paused_away(self):
+        self.assertDropped(candidate(1, paused=True), routing.RULE_PAUSED)
+        self.assertDropped(candidate(1, away_until=TODAY), routing.RULE_AWAY)
+        back = candidate(1, away_until=TODAY - datetime.timedelta(days=1))
+        self.assertEqual(routing.decide(inquiry(), [back], routing.STRATEGY_ROTATION, TODAY).technician_id, 1)
+
+    def test_capacity(self):
+        self.assertDropped(candidate(1, capacity=3, open_count=3), routing.RULE_CAPACITY)
+        room = candidate(1, capacity=3, open_count=2)
+        self.assertEqual(routing.decide(inquiry(), [room], routing.STRATEGY_ROTATION, TODAY).technician_id, 1)
+
+    def test_declined(self):
+        self.assertDropped(candidate(1), routing.RULE_DECLINED, inquiry(declined_technician_ids=frozenset({1})))
+
+    def test_first_failing_rule_is_reported(self):
+        cand = candidate(1, area_hits=(), paused=True, open_count=10)
+        self.assertDropped(cand, routing.RULE_AREA)
+
+
+class TestStrategies(unittest.TestCase):
+    def rank(self, strategy, candidates, inq=None):
+        decision = routing.decide(inq or inquiry(), candidates, strategy, TODAY)
+        return [r.id for r in decision.ranking]
+
+    def test_rotation(self):
+        cands = [
+            candidate(1, last_offered_at=T0 + datetime.timedelta(hours=2)),
+            candidate(2, last_offered_at=T0),
+            candidate(3),
+        ]
+        self.assertEqual(self.rank(routing.STRATEGY_ROTATION, cands), [3, 2, 1])
+
+    def test_least_loaded(self):
+        cands = [
+            candidate(1, capacity=10, open_count=5),
+            candidate(2, capacity=4, open_count=1),
+            candidate(3, capacity=2, open_count=0),
+        ]
+        self.assertEqual(self.rank(routing.STRATEGY_LEAST_LOADED, cands), [3, 2, 1])
+
+    def test_best_response(self):
+        cands = [
+            candidate(1, offers_answered=10, offers_accepted=9, mean_accept_hours=2.0),
+            candidate(2, offers_answered=10, offers_accepted=9, mean_accept_hours=30.0),
+            candidate(3),  # no record: neutral
+            candidate(4, offers_answered=10, offers_accepted=1, mean_accept_hours=1.0),
+        ]
+        self.assertEqual(self.rank(routing.STRATEGY_BEST_RESPONSE, cands), [1, 2, 3, 4])
+        self.assertAlmostEqual(routing.acceptance_score(candidate(3)), 0.25)
+
+    def test_nearest(self):
+        munich = (48.137, 11.575)
+        cands = [
+            candidate(1, latitude=48.40, longitude=11.74),  # Freising, ~32 km
+            candidate(2, latitude=48.15, longitude=11.60),  # in town
+            candidate(3),  # base unknown: last
+            candidate(4, area_hits=(routing.AreaHit("radius", distance_km=10.0, radius_km=50),)),
+        ]
+        inq = inquiry(latitude=munich[0], longitude=munich[1])
+        self.assertEqual(self.rank(routing.STRATEGY_NEAREST, cands, inq), [2, 4, 1, 3])
+
+    def test_ties_are_deterministic(self):
+        cands = [candidate(i) for i in range(1, 8)]
+        expected = self.rank(routing.STRATEGY_LEAST_LOADED, cands)
+        self.assertEqual(expected, list(range(1, 8)), "ties end on the id")
+        for seed in range(5):
+            shuffled = cands[:]
+            random.Random(seed).shuffle(shuffled)
+            for strategy in routing.STRATEGIES:
+                self.assertEqual(self.rank(strategy, shuffled), self.rank(strategy, cands))
+
+    def test_duplicates_are_counted_once(self):
+        decision = routing.decide(inquiry(), [candidate(1), candidate(1)], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(len(decision.ranking), 1)
+
+    def test_unknown_strategy(self):
+        with self.assertRaises(ValueError):
+            routing.decide(inquiry(), [candidate(1)], "coin_toss", TODAY)
+
+
+class TestChoice(unittest.TestCase):
+    def test_contract_technician_first(self):
+        inq = inquiry(existing_customer=True, contract_technician_id=2)
+        cands = [candidate(1), candidate(2, last_offered_at=T0)]
+        decision = routing.decide(inq, cands, routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual((decision.technician_id, decision.chosen_by), (2, routing.CHOSEN_CONTRACT))
+        self.assertEqual(decision.ranking[0].id, 1, "the ranking itself is the strategy's")
+
+    def test_contract_technician_dropped(self):
+        inq = inquiry(existing_customer=True, contract_technician_id=2)
+        decision = routing.decide(inq, [candidate(1), candidate(2, paused=True)], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual((decision.technician_id, decision.chosen_by), (1, routing.CHOSEN_STRATEGY))
+        self.assertIn("paused", decision.contract_note)
+        decision = routing.decide(inq, [candidate(1)], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(decision.contract_note, "contract technician is not a candidate")
+
+    def test_contract_only_for_existing_customers(self):
+        inq = inquiry(existing_customer=False, contract_technician_id=2)
+        decision = routing.decide(inq, [candidate(1), candidate(2)], routing.STRATEGY_ROTATION, TODAY)
+        self.assertEqual(decision.technician_id, 1)
+        self.assertIsNone(decision.contract_note)
+
+    def test_review_reasons(self):
+        cands = [candidate(1)]
+        cases = [
+            (inquiry(safety_critical=True, large_account=True), routing.REVIEW_SAFETY),
+            (inquiry(large_account=True, equipment_known=False), routing.REVIEW_LARGE_ACCOUNT),
+            (inquiry(equipment_known=False, postal_code_known=False), routing.REVIEW_UNKNOWN_EQUIPMENT),
+            (inquiry(postal_code_known=False), routing.REVIEW_UNKNOWN_POSTAL_CODE),
+        ]
+        for inq, reason in cases:
+            decision = routing.decide(inq, cands, routing.STRATEGY_ROTATION, TODAY)
+            self.assertIsNone(decision.technician_id)
+            self.assertEqual(decision.review_reason, reason)
+            self.assertEqual([r.id for r in decision.ranking], [1], "held inquiries still show their candidates")
+
+    def test_all_at_capacity(self):
+        cands = [candidate(i, capacity=1, open_count=1) for i in (1, 2, 3)]
+        decision = routing.decide(inquiry(), cands, routing.STRATEGY_LEAST_LOADED, TODAY)
+        self.assertEqual(decision.review_reason, routing.REVIEW_NO_CANDIDATE)
+        self.assertEqual({d.rule for d in decision.dropped}, {routing.RULE_CAPACITY})
+
+    def test_no_candidates(self):
+        decision = routing.decide(inquiry(), [], routing.STRATEGY_NEAREST, TODAY)
+        self.assertEqual((decision.technician_id, decision.review_reason), (None, routing.REVIEW_NO_CANDIDATE))
+
+    def test_facts_round_trip(self):
+        inq = inquiry(existing_customer=True, contract_technician_id=2, declined_technician_ids=frozenset({5}))
+        cands = [
+            candidate(1, last_offered_at=T0, away_until=TODAY - datetime.timedelta(days=3)),
+            candidate(2, area_hits=(routing.AreaHit("radius", 12.5, 20.0),), offers_answered=4, offers_accepted=3),
+            candidate(5),
+        ]
+        data = routing.facts_to_json(inq, cands)
+        inq2, cands2 = routing.facts_from_json(data)
+        self.assertEqual(inq2, inq)
+        self.assertEqual(cands2, cands)
+        for strategy in routing.STRATEGIES:
+            self.assertEqual(
+                routing.decide(inq2, cands2, strategy, TODAY).to_json(),
+                routing.decide(inq, cands, strategy, TODAY).to_json(),
+            )
+
+
+class TestPostal(unittest.TestCase):
+    def test_normalize_and_validate(self):
+        self.assertEqual(postal.normalize_postal_code(" 80 331 "), "80331")
+        self.assertEqual(postal.normalize_postal_code("sw1a 1aa"), "SW1A1AA")
+        self.assertTrue(postal.is_valid_postal_code("DE", "80331"))
+        self.assertFalse(postal.is_valid_postal_code("DE", "8033"))
+        self.assertTrue(postal.is_valid_postal_code("AT", "1010"))
+        self.assertTrue(postal.is_valid_postal_code("GB", "SW1A1AA"))
+        self.assertTrue(postal.is_valid_postal_code("NL", "1012AB"))
+        self.assertFalse(postal.is_valid_postal_code("DE", ""))
+
+    def test_lookup_key(self):
+        self.assertEqual(postal.lookup_key("GB", "SW1A 1AA"), "SW1A")
+        self.assertEqual(postal.lookup_key("DE", "80331"), "80331")
+
+    def test_ranges(self):
+        self.assertTrue(postal.range_contains("80", "81", "81999"))
+        self.assertTrue(postal.range_contains("80000", "81999", "81999"))
+        self.assertFalse(postal.range_contains("80000", "81999", "82000"))
+        self.assertFalse(postal.range_contains("80", "81", "79999"))
+        self.assertTrue(postal.range_contains("80331", None, "80331"))
+        self.assertFalse(postal.range_contains("80331", None, "80332"))
+
+    def test_distance_and_box(self):
+        munich, berlin = (48.137, 11.575), (52.520, 13.405)
+        self.assertAlmostEqual(postal.haversine_km(*munich, *berlin), 504, delta=3)
+        self.assertEqual(postal.haversine_km(*munich, *munich), 0)
+        south, west, north, east = postal.bounding_box(*munich, 50)
+        for bearing_point in ((munich[0] + 0.449, munich[1]), (munich[0], munich[1] + 0.672)):
+            self.assertLessEqual(postal.haversine_km(*munich, *bearing_point), 50.1)
+            self.assertTrue(south <= bearing_point[0] <= north and west <= bearing_point[1] <= east)
