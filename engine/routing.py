@@ -122,6 +122,8 @@ class Candidate:
     latitude: float | None = None
     longitude: float | None = None
     last_offered_at: datetime.datetime | None = None
+    # id of the technician's last offer: orders offers made in the same second
+    last_offer_seq: int = 0
     offers_answered: int = 0
     offers_accepted: int = 0
     mean_accept_hours: float | None = None
@@ -214,7 +216,7 @@ def check(inquiry, candidate, today):
 
 
 def _rotation_key(candidate):
-    return (candidate.last_offered_at or _EPOCH, candidate.id)
+    return (candidate.last_offer_seq, candidate.last_offered_at or _EPOCH, candidate.id)
 
 
 def acceptance_score(candidate):
@@ -249,8 +251,7 @@ def _rank(strategy, inquiry, candidates):
         rows = []
         for c in candidates:
             last = c.last_offered_at
-            ts = (last - _EPOCH).total_seconds() if last else 0.0
-            rows.append((c, ts, "last offer %s" % (last.isoformat(sep=" ") if last else "never")))
+            rows.append((c, float(c.last_offer_seq), f"last offer {last.isoformat(sep=' ') if last else 'never'}"))
         rows.sort(key=lambda row: _rotation_key(row[0]))
     else:
         raise ValueError(f"unknown routing strategy {strategy!r}")

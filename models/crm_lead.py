@@ -810,9 +810,14 @@ class CrmLead(models.Model):
                    (SELECT count(*) FROM crm_lead l
                      WHERE l.technician_id = p.id AND l.active AND l.id != %(lead)s
                        AND l.routing_state IN ('offered', 'accepted')),
-                   (SELECT max(o.offered_at) FROM service_offer o WHERE o.technician_id = p.id),
-                   stats.answered, stats.accepted, stats.hours
+                   last.offered_at,
+                   stats.answered, stats.accepted, stats.hours,
+                   last.id
               FROM res_partner p
+              LEFT JOIN LATERAL (
+                    SELECT o.id, o.offered_at FROM service_offer o
+                     WHERE o.technician_id = p.id ORDER BY o.id DESC LIMIT 1
+                   ) last ON TRUE
               LEFT JOIN LATERAL (
                     SELECT count(*) FILTER (WHERE o.state IN ('accepted', 'declined')) AS answered,
                            count(*) FILTER (WHERE o.state = 'accepted') AS accepted,
@@ -843,6 +848,7 @@ class CrmLead(models.Model):
                 offers_answered=row[13] or 0,
                 offers_accepted=row[14] or 0,
                 mean_accept_hours=float(row[15]) if row[15] is not None else None,
+                last_offer_seq=row[16] or 0,
             )
             for row in self.env.cr.fetchall()
         ]

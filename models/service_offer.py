@@ -48,7 +48,9 @@ class ServiceOffer(models.Model):
         # rotation reads the last offer per technician, best response the recent ones
         self.env.cr.execute(
             """CREATE INDEX IF NOT EXISTS service_offer_technician_offered_at_idx
-                   ON service_offer (technician_id, offered_at DESC)"""
+                   ON service_offer (technician_id, offered_at DESC);
+               CREATE INDEX IF NOT EXISTS service_offer_technician_id_idx
+                   ON service_offer (technician_id, id DESC)"""
         )
 
     @api.depends("offered_at", "responded_at")

@@ -106,10 +106,11 @@ class TestStrategies(unittest.TestCase):
 
     def test_rotation(self):
         cands = [
-            candidate(1, last_offered_at=T0 + datetime.timedelta(hours=2)),
-            candidate(2, last_offered_at=T0),
+            candidate(1, last_offered_at=T0, last_offer_seq=40),
+            candidate(2, last_offered_at=T0, last_offer_seq=12),
             candidate(3),
         ]
+        # never offered first, then the one whose last offer is oldest, even within the same second
         self.assertEqual(self.rank(routing.STRATEGY_ROTATION, cands), [3, 2, 1])
 
     def test_least_loaded(self):
@@ -163,7 +164,7 @@ class TestStrategies(unittest.TestCase):
 class TestChoice(unittest.TestCase):
     def test_contract_technician_first(self):
         inq = inquiry(existing_customer=True, contract_technician_id=2)
-        cands = [candidate(1), candidate(2, last_offered_at=T0)]
+        cands = [candidate(1), candidate(2, last_offered_at=T0, last_offer_seq=3)]
         decision = routing.decide(inq, cands, routing.STRATEGY_ROTATION, TODAY)
         self.assertEqual((decision.technician_id, decision.chosen_by), (2, routing.CHOSEN_CONTRACT))
         self.assertEqual(decision.ranking[0].id, 1, "the ranking itself is the strategy's")

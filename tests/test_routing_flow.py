@@ -1,0 +1,230 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""An inquiry's way from creation to acceptance, on a real database."""
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, tagged
+
+from odoo.addons.crm_service_routing.engine import routing
+
+from .common import ServiceRoutingCase
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestRoutingFlow(ServiceRoutingCase):
+    def test_routed_on_creation(self):
+        lead = self._create_inquiry()
+        self.assertEqual(lead.routing_state, "offered")
+        self.assertIn(lead.technician_id, self.tech_anna | self.tech_carla, "Bernd covers 81xxx only")
+        self.assertTrue(lead.offered_at)
+        self.assertEqual(lead.offer_ids.mapped("state"), ["offered"])
+        self.assertEqual(lead.offer_ids.technician_id, lead.technician_id)
+        log = lead.routing_log_ids
+        self.assertEqual(len(log), 1)
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "trigger": "create",
+                    "outcome": "offered",
+                    "technician_id": lead.technician_id.id,
+                    "strategy": "rotation",
+                    "chosen_by": "strategy",
+                    "candidate_count": 2,
+                    "dropped_count": 0,
+                }
+            ],
+        )
+        self.assertEqual({row["id"] for row in log.decision["ranking"]}, {self.tech_anna.id, self.tech_carla.id})
+        self.assertIn(lead.technician_id.name, log.reason)
+        # the stored facts replay to the stored decision
+        inquiry, candidates = routing.facts_from_json(log.facts)
+        replay = routing.decide(inquiry, candidates, "rotation", fields.Date.today())
+        self.assertEqual(replay.technician_id, lead.technician_id.id)
+
+    def test_non_service_lead_untouched(self):
+        lead = self.env["crm.lead"].create({"name": "Sales lead", "zip": "80331"})
+        self.assertFalse(lead.routing_state)
+        self.assertFalse(lead.routing_log_ids)
+
+    def test_rotation_is_fair(self):
+        technicians = [self._create_inquiry(zip="81675").technician_id for _i in range(9)]
+        # Anna's and Bernd's ranges and Carla's radius all cover 81675: they take turns
+        self.assertEqual(set(technicians), {self.tech_anna, self.tech_bernd, self.tech_carla})
+        for start in range(3):
+            self.assertEqual(technicians[start::3], [technicians[start]] * 3)
+
+    def test_filters_drop_with_the_rule(self):
+        self.tech_carla.service_paused = True
+        self.tech_anna.service_away_until = fields.Date.today()
+        lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_pv.id)
+        # PV: Anna lacks the specialization (and is away), Carla is paused and too far; Bernd takes it
+        self.assertEqual(lead.technician_id, self.tech_bernd)
+        self.assertEqual(
+            {(row["id"], row["rule"]) for row in lead.routing_log_ids.decision["dropped"]},
+            {(self.tech_anna.id, "specialization"), (self.tech_carla.id, "paused")},
+        )
+        self.assertIn("Anna Technik", lead.routing_log_ids.candidates_html)
+
+    def test_capacity_and_review_when_nobody_is_left(self):
+        self.tech_anna.service_capacity = 1
+        self.tech_carla.service_capacity = 1
+        first = self._create_inquiry()
+        second = self._create_inquiry()
+        self.assertNotEqual(first.technician_id, second.technician_id)
+        third = self._create_inquiry()
+        self.assertEqual(third.routing_state, "review")
+        self.assertEqual(third.review_reason, "no_candidate")
+        self.assertEqual({row["rule"] for row in third.routing_log_ids.decision["dropped"]}, {"capacity"})
+        self.assertEqual(self.tech_anna.service_open_count, 1)
+
+    def test_premium_needs_certification(self):
+        lead = self._create_inquiry(service_level_id=self.level_premium.id)
+        self.assertEqual(lead.technician_id, self.tech_anna)
+        dropped = {row["id"]: row["rule"] for row in lead.routing_log_ids.decision["dropped"]}
+        self.assertEqual(dropped, {self.tech_carla.id: "certification"})
+
+    def test_contract_technician_first(self):
+        lead = self._create_inquiry(serial_number="hp-0001", zip="81675", email_from="other@example.org")
+        self.assertEqual(lead.customer_kind, "existing")
+        self.assertEqual(lead.match_method, "serial")
+        self.assertEqual((lead.contract_id, lead.equipment_id), (self.contract, self.equipment))
+        self.assertEqual(lead.technician_id, self.tech_bernd)
+        self.assertEqual(lead.routing_log_ids.chosen_by, "contract")
+        # paused: the strategy chooses, and the log says why not the contract technician
+        self.tech_bernd.service_paused = True
+        lead2 = self._create_inquiry(contract_ref="SC-1001", zip="81675")
+        self.assertEqual(lead2.technician_id, self.tech_anna)
+        self.assertIn("contract technician dropped: paused", lead2.routing_log_ids.reason)
+
+    def test_strategy_per_tier_overrides_company(self):
+        self.company.service_routing_strategy = "nearest"
+        lead = self._create_inquiry(zip="85354", equipment_type_id=self.type_heatpump.id)
+        self.assertEqual(lead.technician_id, self.tech_carla, "Carla's base is 85354")
+        self.level_standard.routing_strategy = "least_loaded"
+        self._create_inquiry(zip="80331")  # Anna or Carla gets one more open inquiry
+        lead2 = self._create_inquiry(zip="80331")
+        self.assertEqual(lead2.routing_log_ids.strategy, "least_loaded")
+
+    def test_review_queue(self):
+        gas = self._create_inquiry(equipment_type_id=self.type_gas.id)
+        self.assertEqual((gas.routing_state, gas.review_reason), ("review", "safety_critical"))
+        self.assertFalse(gas.technician_id)
+        self.customer.is_large_account = True
+        big = self._create_inquiry(contract_ref="SC-1001", zip="81675")
+        self.assertEqual((big.routing_state, big.review_reason), ("review", "large_account"))
+        nowhere = self._create_inquiry(zip="10115", city="Berlin")
+        self.assertEqual(nowhere.review_reason, "no_candidate")
+
+    def test_accept(self):
+        lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_pv.id)
+        self.assertEqual(lead.technician_id, self.tech_bernd)
+        with self.assertRaises(AccessError):
+            lead.with_user(self.user_salesman).action_service_accept()
+        # a contact of the service-partner company acts for it
+        contact = self.env["res.partner"].create({"name": "Bernd's fitter", "parent_id": self.tech_bernd.id})
+        fitter = self.env["res.users"].create(
+            {
+                "name": "Fitter",
+                "login": "fitter",
+                "partner_id": contact.id,
+                "groups_id": [(6, 0, [self.ref("sales_team.group_sale_salesman")])],
+            }
+        )
+        lead.with_user(fitter).sudo(False).action_service_accept()
+        self.assertEqual(lead.routing_state, "accepted")
+        self.assertTrue(lead.accepted_at)
+        self.assertEqual(lead.offer_ids.state, "accepted")
+        self.assertTrue(lead.offer_ids.responded_at)
+        with self.assertRaises(UserError):
+            lead.action_service_accept()
+
+    def test_decline_routes_on(self):
+        lead = self._create_inquiry(zip="81675")
+        first = lead.technician_id
+        with self.assertRaises(ValidationError):
+            lead.action_service_decline("other")
+        with self.assertRaises(ValidationError):
+            lead.action_service_decline("bored")
+        lead.action_service_decline("capacity")
+        second = lead.technician_id
+        self.assertTrue(second)
+        self.assertNotEqual(first, second)
+        self.assertEqual(lead.routing_state, "offered")
+        self.assertEqual(lead.declined_technician_ids, first)
+        declined = lead.offer_ids.filtered(lambda o: o.state == "declined")
+        self.assertEqual((declined.technician_id, declined.decline_reason), (first, "capacity"))
+        self.assertEqual(lead.routing_log_ids[0].trigger, "decline")
+        lead.action_service_decline("other", "Customer wants a weekend slot")
+        self.assertEqual(lead.routing_state, "offered")
+        lead.action_service_decline("specialization")
+        self.assertEqual(lead.routing_state, "review", "all three technicians of 81675 declined")
+        self.assertEqual(len(lead.declined_technician_ids), 3)
+        self.assertEqual(lead.review_reason, "no_candidate")
+        self.assertEqual({row["rule"] for row in lead.routing_log_ids[0].decision["dropped"]}, {"declined"})
+
+    def test_cron_backstop(self):
+        lead = self.env["crm.lead"].with_context(service_no_routing=True).create(self._inquiry_vals())
+        self.assertEqual(lead.routing_state, "new")
+        self.env["crm.lead"]._route_pending()
+        self.assertEqual(lead.routing_state, "offered")
+        self.assertEqual(lead.routing_log_ids.trigger, "cron")
+        # a fresh 'no candidate' review is not retried at once, an old one is
+        stuck = self._create_inquiry(zip="10115")
+        self.env["crm.lead"]._route_pending()
+        self.assertEqual(len(stuck.routing_log_ids), 1)
+        self.env.cr.execute(
+            "UPDATE crm_lead SET write_date = now() at time zone 'UTC' - interval '2 hours' WHERE id = %s",
+            (stuck.id,),
+        )
+        self.env["crm.lead"]._route_pending()
+        self.assertEqual(len(stuck.routing_log_ids), 2)
+
+    def test_assign_wizard(self):
+        gas = self._create_inquiry(equipment_type_id=self.type_gas.id)
+        with self.assertRaises(AccessError):
+            Form(self.env["crm.lead.assign"].with_user(self.user_salesman).with_context(default_lead_id=gas.id))
+        wizard = Form(self.env["crm.lead.assign"].with_user(self.user_dispatcher).with_context(default_lead_id=gas.id))
+        self.assertFalse(wizard.technician_id, "a safety-critical inquiry has no automatic choice")
+        wizard.technician_id = self.tech_bernd
+        record = wizard.save()
+        results = {line.technician_id: line.result for line in record.line_ids}
+        # Anna's range and Carla's radius cover 80331 but neither services gas boilers; Bernd's range
+        # does not cover it: the dispatcher may still choose him
+        self.assertEqual(results, {self.tech_anna: "Specialization", self.tech_carla: "Specialization"})
+        record.action_assign()
+        self.assertEqual((gas.routing_state, gas.technician_id), ("offered", self.tech_bernd))
+        log = gas.routing_log_ids[0]
+        self.assertEqual((log.trigger, log.chosen_by, log.user_id), ("manual", "dispatcher", self.user_dispatcher))
+        # reassigning withdraws the earlier offer
+        record2 = Form(self.env["crm.lead.assign"].with_context(default_lead_id=gas.id)).save()
+        record2.technician_id = self.tech_anna
+        record2.action_assign()
+        self.assertEqual(
+            sorted(gas.offer_ids.mapped(lambda o: (o.technician_id.name, o.state))),
+            [("Anna Technik", "offered"), ("Bernd Service GmbH", "withdrawn")],
+        )
+
+    def test_replay_dry_run(self):
+        leads = self._create_inquiry() | self._create_inquiry() | self._create_inquiry(zip="85354")
+        logs_before = self.env["service.routing.log"].search_count([])
+        offers = {lead: lead.technician_id for lead in leads}
+        self.company.service_routing_strategy = "nearest"
+        wizard = self.env["service.routing.replay"].create({"lead_ids": [(6, 0, leads.ids)], "mode": "facts"})
+        wizard.action_replay()
+        self.assertEqual(len(wizard.line_ids), 3)
+        for line in wizard.line_ids:
+            self.assertEqual(line.old_technician_id, offers[line.lead_id])
+            self.assertEqual(line.changed, line.new_technician_id != line.old_technician_id)
+        # 'nearest' sends the Munich inquiries to Anna (base 80331), the Freising one to Carla
+        by_lead = {line.lead_id: line.new_technician_id for line in wizard.line_ids}
+        self.assertEqual(list(by_lead.values()).count(self.tech_anna), 2)
+        self.assertEqual(self.env["service.routing.log"].search_count([]), logs_before, "a dry run logs nothing")
+        self.assertEqual({lead: lead.technician_id for lead in leads}, offers, "a dry run offers nothing")
+        # current data: pause whoever holds the Freising inquiry
+        freising = leads[2]
+        freising.technician_id.service_paused = True
+        wizard2 = self.env["service.routing.replay"].create({"lead_ids": [(6, 0, freising.ids)], "mode": "current"})
+        wizard2.action_replay()
+        self.assertTrue(wizard2.line_ids.changed)
