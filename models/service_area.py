@@ -69,8 +69,16 @@ class ServiceArea(models.Model):
                     CREATE TYPE service_zip_range AS RANGE (subtype = text, collation = "C");
                 END IF;
             END $$;
-            CREATE INDEX IF NOT EXISTS service_area_zip_range_gist
-                ON service_area USING gist (service_zip_range(zip_from_key, zip_to_key, '[]'))
+            -- NULL for missing or inverted bounds (never an unbounded range), so
+            -- that a bad row is refused by the constraint, not by the index
+            CREATE OR REPLACE FUNCTION service_zip_range_of(low text, high text)
+                RETURNS service_zip_range LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                    SELECT CASE WHEN low IS NULL OR high IS NULL OR low > high COLLATE "C" THEN NULL
+                                ELSE service_zip_range(low, high, '[]') END
+                $$;
+            DROP INDEX IF EXISTS service_area_zip_range_gist;
+            CREATE INDEX IF NOT EXISTS service_area_zip_range_idx
+                ON service_area USING gist (service_zip_range_of(zip_from_key, zip_to_key))
                 WHERE kind = 'range' AND active;
             CREATE INDEX IF NOT EXISTS service_area_radius_box_gist
                 ON service_area USING gist (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north)))
@@ -170,12 +178,13 @@ class ServiceArea(models.Model):
             "lon": longitude,
             "techs": list(technician_ids) or [0],
         }
+        self.flush_model()
         self.env.cr.execute(
             """
             SELECT technician_id, kind, base_latitude, base_longitude, radius_km
               FROM service_area
              WHERE kind = 'range' AND active AND country_id = %(country)s
-               AND service_zip_range(zip_from_key, zip_to_key, '[]') @> %(zip)s::text
+               AND service_zip_range_of(zip_from_key, zip_to_key) @> %(zip)s::text
             UNION ALL
             SELECT technician_id, kind, base_latitude, base_longitude, radius_km
               FROM service_area
