@@ -188,6 +188,8 @@ class CrmLead(models.Model):
 
     @api.constrains("technician_id")
     def _check_technician_id(self):
+        if self.env.context.get("service_routing_offer"):
+            return  # the routing offers technicians only
         for lead in self:
             if lead.technician_id and not lead.technician_id.is_technician:
                 raise ValidationError(
@@ -605,7 +607,7 @@ class CrmLead(models.Model):
                 )
             now = fields.Datetime.now()
             offer = lead._service_current_offer()
-            offer.sudo().write({"state": "accepted", "responded_at": now})
+            offer.sudo()._respond("accepted")
             lead.sudo().write({"routing_state": "accepted", "accepted_at": now})
             lead.sudo().message_post(
                 body=self.env._("Accepted by %(technician)s.", technician=lead.technician_id.display_name),
@@ -635,14 +637,7 @@ class CrmLead(models.Model):
                 )
             technician = lead.technician_id
             offer = lead._service_current_offer()
-            offer.sudo().write(
-                {
-                    "state": "declined",
-                    "responded_at": fields.Datetime.now(),
-                    "decline_reason": reason,
-                    "decline_note": note or False,
-                }
-            )
+            offer.sudo()._respond("declined", decline_reason=reason, decline_note=note or False)
             lead.sudo().write({"routing_state": "new", "technician_id": False, "accepted_at": False})
             lead.sudo().message_post(
                 body=self.env._(
@@ -760,10 +755,18 @@ class CrmLead(models.Model):
         point = self.env["service.postal.code"]._locate(self.country_id, self.zip) if self.zip else None
         contract = self.contract_id if self.contract_id.state == "valid" else self.env["service.contract"]
         contract_technician = contract.technician_id
-        self.env.cr.execute(
-            "SELECT technician_id FROM service_offer WHERE lead_id = %s AND state = 'declined'", (self.id,)
-        )
-        declined = frozenset(row[0] for row in self.env.cr.fetchall())
+        hits = {}
+        if point:
+            extra = set(extra_technician_ids) | ({contract_technician.id} if contract_technician else set())
+            for tech_id, kind, lat, lon, radius in self.env["service.area"]._hits(
+                self.country_id.id, normalize_postal_code(self.zip), point[0], point[1], extra
+            ):
+                distance = engine.haversine_km(point[0], point[1], lat, lon) if kind == "radius" else None
+                hits.setdefault(tech_id, []).append(engine.AreaHit(kind, distance, radius))
+        technician_ids = set(hits) | set(extra_technician_ids)
+        if contract_technician:
+            technician_ids.add(contract_technician.id)
+        candidates, declined = self._service_candidates(technician_ids, hits, company)
         level = self.service_level_id
         inquiry = engine.Inquiry(
             company_id=company.id,
@@ -779,24 +782,12 @@ class CrmLead(models.Model):
             postal_code_known=bool(point),
             equipment_known=not (self.equipment_received and not self.equipment_type_id),
         )
-        hits = {}
-        if point:
-            extra = set(extra_technician_ids) | ({contract_technician.id} if contract_technician else set())
-            for tech_id, kind, lat, lon, radius in self.env["service.area"]._hits(
-                self.country_id.id, normalize_postal_code(self.zip), point[0], point[1], extra
-            ):
-                distance = engine.haversine_km(point[0], point[1], lat, lon) if kind == "radius" else None
-                hits.setdefault(tech_id, []).append(engine.AreaHit(kind, distance, radius))
-        technician_ids = set(hits) | set(extra_technician_ids)
-        if contract_technician:
-            technician_ids.add(contract_technician.id)
-        candidates = self._service_candidates(technician_ids, hits, company)
         return inquiry, candidates
 
     def _service_candidates(self, technician_ids, hits, company):
-        """engine.Candidate for each technician id, in one query."""
+        """([engine.Candidate], ids of those who declined this inquiry), in one query."""
         if not technician_ids:
-            return []
+            return [], frozenset()
         since = fields.Datetime.now() - datetime.timedelta(days=company.service_response_window_days or 90)
         self.env.cr.execute(
             """
@@ -812,7 +803,9 @@ class CrmLead(models.Model):
                        AND l.routing_state IN ('offered', 'accepted')),
                    last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
-                   last.id
+                   last.id,
+                   EXISTS(SELECT 1 FROM service_offer d
+                           WHERE d.lead_id = %(lead)s AND d.technician_id = p.id AND d.state = 'declined')
               FROM res_partner p
               LEFT JOIN LATERAL (
                     SELECT o.id, o.offered_at FROM service_offer o
@@ -829,7 +822,8 @@ class CrmLead(models.Model):
             """,
             {"ids": list(technician_ids), "lead": self.id or 0, "since": since},
         )
-        return [
+        rows = self.env.cr.fetchall()
+        candidates = [
             engine.Candidate(
                 id=row[0],
                 name=row[1],
@@ -850,8 +844,9 @@ class CrmLead(models.Model):
                 mean_accept_hours=float(row[15]) if row[15] is not None else None,
                 last_offer_seq=row[16] or 0,
             )
-            for row in self.env.cr.fetchall()
+            for row in rows
         ]
+        return candidates, frozenset(row[0] for row in rows if row[17])
 
     def _service_apply_decision(self, decision, trigger, inquiry, candidates, chosen_by=None):
         """Write a decision: an offer to its technician, or the review queue; and its log."""
@@ -874,12 +869,13 @@ class CrmLead(models.Model):
         self.env["service.offer"].sudo().create(
             {
                 "lead_id": self.id,
+                "company_id": self.company_id.id,
                 "technician_id": technician_id,
                 "offered_at": now,
                 "routing_log_id": log.id,
             }
         )
-        self.sudo().with_context(tracking_disable=True).write(
+        self.sudo().with_context(tracking_disable=True, service_routing_offer=True).write(
             {
                 "routing_state": "offered",
                 "technician_id": technician_id,
@@ -891,7 +887,7 @@ class CrmLead(models.Model):
 
     def _service_withdraw_offers(self):
         offers = self.offer_ids.filtered(lambda o: o.state in ("offered", "accepted"))
-        offers.sudo().write({"state": "withdrawn", "responded_at": fields.Datetime.now()})
+        offers.sudo()._respond("withdrawn")
 
     def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None):
         names = {c.id: c.name for c in candidates}
@@ -919,6 +915,7 @@ class CrmLead(models.Model):
             .create(
                 {
                     "lead_id": self.id,
+                    "company_id": self.company_id.id,
                     "trigger": trigger,
                     "outcome": "offered" if decision.technician_id else "review",
                     "technician_id": decision.technician_id,

@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import fields, models
 
 DECLINE_REASONS = [
     ("service_area", "Outside my service area"),
@@ -24,7 +24,7 @@ class ServiceOffer(models.Model):
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="cascade", readonly=True)
     technician_id = fields.Many2one("res.partner", required=True, index=True, ondelete="restrict", readonly=True)
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one("res.company", index=True, readonly=True)
     state = fields.Selection(
         [
             ("offered", "Offered"),
@@ -39,7 +39,7 @@ class ServiceOffer(models.Model):
     )
     offered_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     responded_at = fields.Datetime(readonly=True, help="When the technician accepted or declined.")
-    response_hours = fields.Float("Hours to Respond", compute="_compute_response_hours", store=True, aggregator="avg")
+    response_hours = fields.Float("Hours to Respond", readonly=True, aggregator="avg")
     decline_reason = fields.Selection(DECLINE_REASONS, readonly=True)
     decline_note = fields.Text(readonly=True)
     routing_log_id = fields.Many2one("service.routing.log", "Routing Decision", readonly=True, ondelete="set null")
@@ -53,10 +53,15 @@ class ServiceOffer(models.Model):
                    ON service_offer (technician_id, id DESC)"""
         )
 
-    @api.depends("offered_at", "responded_at")
-    def _compute_response_hours(self):
+    def _respond(self, state, **values):
+        """Close open offers: accepted, declined or withdrawn, now."""
+        now = fields.Datetime.now()
         for offer in self:
-            if offer.offered_at and offer.responded_at:
-                offer.response_hours = (offer.responded_at - offer.offered_at).total_seconds() / 3600.0
-            else:
-                offer.response_hours = 0.0
+            offer.write(
+                {
+                    "state": state,
+                    "responded_at": now,
+                    "response_hours": (now - offer.offered_at).total_seconds() / 3600.0,
+                    **values,
+                }
+            )

@@ -54,7 +54,7 @@ class ServiceRoutingLog(models.Model):
     _order = "id desc"
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="cascade", readonly=True)
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one("res.company", index=True, readonly=True)
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True)
     outcome = fields.Selection(OUTCOMES, required=True, readonly=True)
     technician_id = fields.Many2one("res.partner", readonly=True, index="btree_not_null")

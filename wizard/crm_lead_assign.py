@@ -74,6 +74,10 @@ class CrmLeadAssign(models.TransientModel):
         lead._service_check_dispatcher()
         if not self.technician_id:
             raise UserError(self.env._("Choose the technician to offer the inquiry to."))
+        if not self.technician_id.is_technician:
+            raise UserError(
+                self.env._("%(partner)s is not a service technician.", partner=self.technician_id.display_name)
+            )
         inquiry, candidates = lead._service_gather_facts(extra_technician_ids={self.technician_id.id})
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         decision = dataclasses.replace(

@@ -1,0 +1,380 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Routing benchmark. Run it through tools/bench.sh, which makes a fresh database:
+
+    tools/bench.sh [--technicians 5000] [--ranges 10] [--inquiries 10000] [--odoo-members 1000]
+
+Builds technicians with postal-code ranges across DE/AT/CH (GeoNames data) and
+inquiries in their areas, routes every inquiry one by one and prints latency,
+SQL queries per inquiry, throughput and the fairness of rotation; then runs
+Odoo's own lead assignment (crm.team, members with assignment domains for the
+same areas) on the same inquiries and prints the ratio. Figures only: it
+passes or fails nothing, it exits 0.
+"""
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections import Counter, defaultdict
+
+from psycopg2.extras import execute_values
+
+import odoo
+from odoo import SUPERUSER_ID, api, sql_db
+
+COUNTRIES = (("DE", 0.7), ("AT", 0.15), ("CH", 0.15))
+TYPES = (("BENCH-HP", "Heat Pump"), ("BENCH-PV", "PV System"), ("BENCH-WB", "Wallbox"), ("BENCH-BAT", "Battery"))
+SEED = 20261122
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100.0 * (len(ordered) - 1)))]
+
+
+def log(message):
+    print(message, flush=True)
+
+
+class Bench:
+    def __init__(self, env, args):
+        self.env, self.args, self.cr = env, args, env.cr
+        self.rng = random.Random(SEED)
+        self.countries = {code: env.ref(f"base.{code.lower()}") for code, _share in COUNTRIES}
+        self.codes = {}
+        self.tech_ranges = {}  # technician id -> [(country code, low, high)]
+        self.figures = {}
+
+    # ------------------------------------------------------------
+    # DATA
+    # ------------------------------------------------------------
+
+    def load_geodata(self):
+        start = time.perf_counter()
+        counts = self.env["service.postal.code"]._load_countries([code for code, _share in COUNTRIES])
+        for code, country in self.countries.items():
+            self.cr.execute(
+                'SELECT name FROM service_postal_code WHERE country_id = %s ORDER BY name COLLATE "C"', (country.id,)
+            )
+            self.codes[code] = [row[0] for row in self.cr.fetchall()]
+        log(f"GeoNames postal codes loaded: {counts} in {time.perf_counter() - start:.1f} s")
+
+    def setup_types(self):
+        types = self.env["service.equipment.type"].create([{"name": name, "code": code} for code, name in TYPES])
+        self.type_ids = types.ids
+        self.premium = self.env.ref("crm_service_routing.service_level_premium")
+        self.premium.certification_required = True
+        self.tech_ids = []
+
+    def build_technicians(self, count, ranges_per_tech):
+        """Adds ``count`` technicians with ``ranges_per_tech`` postal ranges each."""
+        start = time.perf_counter()
+        now = self.cr.now()
+        first = len(self.tech_ids)
+        rows = [
+            (f"Bench Technician {i:05d}", f"Bench Technician {i:05d}", True, "contact", True, 20, now, now, 1, 1)
+            for i in range(first, first + count)
+        ]
+        ids = [
+            row[0]
+            for row in execute_values(
+                self.cr._obj,
+                """INSERT INTO res_partner (name, complete_name, active, type, is_technician, service_capacity,
+                                            create_date, write_date, create_uid, write_uid)
+                   VALUES %s RETURNING id""",
+                rows,
+                fetch=True,
+                page_size=1000,
+            )
+        ]
+        self.cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)", (ids,))
+        self.tech_ids += ids
+        areas, specs, certs = [], [], []
+        for tech_id in ids:
+            country = self.rng.choices([c for c, _s in COUNTRIES], [s for _c, s in COUNTRIES])[0]
+            codes = self.codes[country]
+            home = self.rng.randrange(len(codes))
+            for _k in range(ranges_per_tech):
+                # contiguous runs of real postal codes around the technician's home
+                first = max(0, min(len(codes) - 1, home + self.rng.randint(-60, 60)))
+                last = min(len(codes) - 1, first + self.rng.randint(2, 8))
+                low, high = codes[first], codes[last]
+                areas.append((tech_id, self.countries[country].id, low, high, *self.range_keys(low, high)))
+                self.tech_ranges.setdefault(tech_id, []).append((country, low, high))
+            for type_id in self.rng.sample(self.type_ids, self.rng.randint(2, 3)):
+                specs.append((tech_id, type_id))
+            if self.rng.random() < 0.3:
+                certs.append((tech_id, self.premium.id))
+        execute_values(
+            self.cr._obj,
+            """INSERT INTO service_area (technician_id, country_id, zip_from, zip_to, zip_from_key, zip_to_key,
+                                         kind, active, create_date, write_date, create_uid, write_uid)
+               VALUES %s""",
+            [(*a, "range", True, now, now, 1, 1) for a in areas],
+            page_size=5000,
+        )
+        execute_values(
+            self.cr._obj,
+            "INSERT INTO res_partner_service_equipment_type_rel (partner_id, equipment_type_id) VALUES %s",
+            specs,
+            page_size=5000,
+        )
+        execute_values(
+            self.cr._obj,
+            "INSERT INTO res_partner_service_level_rel (partner_id, service_level_id) VALUES %s",
+            certs,
+            page_size=5000,
+        )
+        self.cr.execute("ANALYZE service_area; ANALYZE res_partner")
+        self.env.invalidate_all()
+        self.cr.commit()
+        log(
+            f"Built {len(ids)} technicians with {len(areas)} postal ranges in {time.perf_counter() - start:.1f} s "
+            f"({len(self.tech_ids)} technicians in all)"
+        )
+
+    def build_inquiries(self, count):
+        start = time.perf_counter()
+        covered = [(c, lo, hi) for ranges in self.tech_ranges.values() for (c, lo, hi) in ranges]
+        vals_list = []
+        for i in range(count):
+            country, low, high = self.rng.choice(covered)
+            codes = self.codes[country]
+            zip_code = self.rng.choice([z for z in codes[codes.index(low) : codes.index(high) + 1]])
+            vals_list.append(
+                {
+                    "name": f"Bench inquiry {i:05d}",
+                    "service_occasion": self.rng.choice(["repair", "maintenance", "installation"]),
+                    "zip": zip_code,
+                    "country_id": self.countries[country].id,
+                    "equipment_type_id": self.rng.choice(self.type_ids),
+                    "service_level_id": self.premium.id if self.rng.random() < 0.2 else False,
+                    "email_from": f"customer{i:05d}@bench.example.org",
+                    "contact_name": f"Customer {i:05d}",
+                    "type": "lead",
+                }
+            )
+        Lead = self.env["crm.lead"].with_context(
+            service_no_routing=True, tracking_disable=True, mail_create_nolog=True, mail_notrack=True
+        )
+        leads = Lead.browse()
+        for batch in range(0, count, 500):
+            leads |= Lead.create(vals_list[batch : batch + 500])
+            self.cr.commit()
+        self.leads = leads
+        elapsed = time.perf_counter() - start
+        self.figures["create_ms"] = elapsed * 1000 / count
+        log(f"Created {count} inquiries (not routed) in {elapsed:.1f} s: {elapsed * 1000 / count:.1f} ms each")
+
+    # ------------------------------------------------------------
+    # OUR ROUTING
+    # ------------------------------------------------------------
+
+    def route_all(self, leads, label):
+        latencies, queries = [], []
+        start = time.perf_counter()
+        for index, lead in enumerate(leads):
+            q0, t0 = sql_db.sql_counter, time.perf_counter()
+            lead._service_route("cron")
+            self.env.flush_all()
+            latencies.append((time.perf_counter() - t0) * 1000)
+            queries.append(sql_db.sql_counter - q0)
+            if index % 500 == 499:
+                self.cr.commit()
+                self.env.invalidate_all()
+        self.cr.commit()
+        total = time.perf_counter() - start
+        result = {
+            "count": len(leads),
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99),
+            "mean_ms": statistics.fmean(latencies),
+            "q_mean": statistics.fmean(queries),
+            "q_max": max(queries),
+            "q_p95": percentile(queries, 95),
+            "throughput": len(leads) / total,
+            "total_s": total,
+        }
+        log(
+            f"[{label}] routed {result['count']} inquiries in {total:.1f} s: "
+            f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, p99 {result['p99']:.1f} ms; "
+            f"queries per inquiry mean {result['q_mean']:.2f}, p95 {result['q_p95']}, max {result['q_max']}; "
+            f"{result['throughput']:.0f} inquiries/s"
+        )
+        return result
+
+    def reset_routing(self, leads):
+        self.cr.execute("DELETE FROM service_offer WHERE lead_id = ANY(%s)", (leads.ids,))
+        self.cr.execute("DELETE FROM service_routing_log WHERE lead_id = ANY(%s)", (leads.ids,))
+        self.cr.execute(
+            """UPDATE crm_lead SET routing_state = 'new', technician_id = NULL, offered_at = NULL,
+                      review_reason = NULL WHERE id = ANY(%s)""",
+            (leads.ids,),
+        )
+        self.env.invalidate_all()
+        self.cr.commit()
+
+    def fairness(self, leads):
+        """Actual offers per technician against the share rotation owes it."""
+        self.cr.execute(
+            """SELECT technician_id, decision FROM service_routing_log
+                WHERE lead_id = ANY(%s) AND outcome = 'offered' AND chosen_by = 'strategy'""",
+            (leads.ids,),
+        )
+        actual, expected = Counter(), defaultdict(float)
+        for tech_id, decision in self.cr.fetchall():
+            decision = decision if isinstance(decision, dict) else json.loads(decision)
+            eligible = [row["id"] for row in decision["ranking"]]
+            actual[tech_id] += 1
+            for candidate in eligible:
+                expected[candidate] += 1.0 / len(eligible)
+        deviations = [actual[t] - expected[t] for t in expected]
+        relative = [abs(actual[t] - expected[t]) / expected[t] for t in expected if expected[t] >= 1]
+        within_one = sum(1 for d in deviations if abs(d) <= 1.0)
+        result = {
+            "technicians": len(expected),
+            "mean_abs": statistics.fmean(abs(d) for d in deviations),
+            "max_abs": max(abs(d) for d in deviations),
+            "within_one": within_one,
+            "mean_rel": statistics.fmean(relative) * 100 if relative else 0.0,
+        }
+        log(
+            f"Rotation fairness over {result['technicians']} eligible technicians: actual minus expected offers "
+            f"mean |dev| {result['mean_abs']:.2f}, max |dev| {result['max_abs']:.2f}; "
+            f"{within_one} of {len(expected)} ({within_one * 100 / len(expected):.1f} %) within ±1 offer; "
+            f"mean relative deviation {result['mean_rel']:.1f} % (technicians expecting ≥ 1 offer)"
+        )
+        return result
+
+    # ------------------------------------------------------------
+    # ODOO'S OWN ASSIGNMENT
+    # ------------------------------------------------------------
+
+    def odoo_assignment(self, leads, members):
+        start = time.perf_counter()
+        tech_ids = self.tech_ids[:members]
+        users = (
+            self.env["res.users"]
+            .with_context(no_reset_password=True, tracking_disable=True, mail_create_nolog=True)
+            .create(
+                [
+                    {
+                        "name": f"Bench Salesman {i:05d}",
+                        "login": f"bench-{i:05d}",
+                        "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+                    }
+                    for i in range(len(tech_ids))
+                ]
+            )
+        )
+        team = self.env["crm.team"].create({"name": "Bench Service Team", "use_leads": True, "assignment_max": 0})
+        member_vals = []
+        for user, tech_id in zip(users, tech_ids, strict=True):
+            terms = [
+                ["&", "&", ("country_id.code", "=", c), ("zip", ">=", lo), ("zip", "<=", hi)]
+                for (c, lo, hi) in self.tech_ranges[tech_id]
+            ]
+            domain = ["|"] * (len(terms) - 1) + [item for term in terms for item in term]
+            member_vals.append(
+                {
+                    "crm_team_id": team.id,
+                    "user_id": user.id,
+                    "assignment_domain": repr(domain),
+                    "assignment_max": 3000,
+                }
+            )
+        self.env["crm.team.member"].create(member_vals)
+        self.cr.execute(
+            "UPDATE crm_lead SET user_id = NULL, team_id = NULL, date_open = NULL, type = 'lead' WHERE id = ANY(%s)",
+            (leads.ids,),
+        )
+        self.env.invalidate_all()
+        self.cr.commit()
+        log(
+            f"Odoo setup: 1 team, {len(users)} members, each with an assignment domain of "
+            f"{len(self.tech_ranges[tech_ids[0]])} postal ranges (as its technician), "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
+        start = time.perf_counter()
+        team._action_assign_leads(force_quota=True, creation_delta_days=30)
+        self.cr.commit()
+        total = time.perf_counter() - start
+        self.cr.execute("SELECT count(*) FROM crm_lead WHERE id = ANY(%s) AND user_id IS NOT NULL", (leads.ids,))
+        assigned = self.cr.fetchone()[0]
+        per = total * 1000 / max(1, len(leads))
+        log(
+            f"Odoo _action_assign_leads: {len(leads)} inquiries in {total:.1f} s ({assigned} assigned): "
+            f"{per:.1f} ms per inquiry"
+        )
+        return {"total_s": total, "per_ms": per, "assigned": assigned, "members": len(users)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-c", "--config", required=True)
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument("--technicians", type=int, default=5000)
+    parser.add_argument("--ranges", type=int, default=10, help="postal ranges per technician")
+    parser.add_argument("--inquiries", type=int, default=10000)
+    parser.add_argument("--odoo-members", type=int, default=1000, help="crm.team members for Odoo's own assignment")
+    args = parser.parse_args()
+    odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
+    # importable once the addons path is set
+    from odoo.addons.crm_service_routing.engine.postal import range_keys
+
+    Bench.range_keys = staticmethod(range_keys)
+    registry = odoo.modules.registry.Registry(args.database)
+    wall = time.perf_counter()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+        env.company.service_routing_strategy = "rotation"
+        bench = Bench(env, args)
+        log(
+            f"== crm_service_routing benchmark: {args.technicians} technicians x {args.ranges} ranges, "
+            f"{args.inquiries} inquiries, Odoo members {args.odoo_members}"
+        )
+        bench.load_geodata()
+        bench.setup_types()
+        # a tenth of the technicians first: queries per inquiry must not grow with their number
+        small = max(1, args.technicians // 10)
+        bench.build_technicians(small, args.ranges)
+        bench.build_inquiries(args.inquiries)
+        sample = bench.leads[: min(1000, len(bench.leads))]
+        few = bench.route_all(sample, f"{small} technicians, sample")
+        bench.reset_routing(sample)
+        bench.build_technicians(args.technicians - small, args.ranges)
+        full = bench.route_all(bench.leads, f"{args.technicians} technicians, all inquiries")
+        fairness = bench.fairness(bench.leads)
+        odoo_figures = bench.odoo_assignment(bench.leads, args.odoo_members)
+        ratio = odoo_figures["per_ms"] / full["mean_ms"]
+        log("")
+        log("== Summary")
+        log(
+            f"per-inquiry routing latency: p50 {full['p50']:.1f} ms, p95 {full['p95']:.1f} ms (target <= 50 ms) "
+            f"{'PASS' if full['p95'] <= 50 else 'FAIL'}"
+        )
+        log(
+            f"SQL queries per inquiry: mean {full['q_mean']:.2f}, max {full['q_max']} (target <= 12) "
+            f"{'PASS' if full['q_max'] <= 12 else 'FAIL'}; with {small} technicians mean {few['q_mean']:.2f}, "
+            f"max {few['q_max']}"
+        )
+        log(f"batch throughput: {full['throughput']:.0f} inquiries/s ({full['throughput'] * 60:.0f} per minute)")
+        log(
+            f"rotation fairness: mean |actual - expected| {fairness['mean_abs']:.2f} offers, "
+            f"max {fairness['max_abs']:.2f}, {fairness['within_one']} of {fairness['technicians']} within ±1"
+        )
+        log(
+            f"Odoo's own assignment: {odoo_figures['per_ms']:.1f} ms per inquiry "
+            f"with {odoo_figures['members']} members; "
+            f"ours {full['mean_ms']:.1f} ms with {args.technicians} technicians: {ratio:.1f}x "
+            f"(target >= 10x) {'PASS' if ratio >= 10 else 'FAIL'}"
+        )
+        log(f"creating an inquiry (ORM, not routed): {bench.figures['create_ms']:.1f} ms")
+        log(f"wall time {time.perf_counter() - wall:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
