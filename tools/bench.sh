@@ -8,7 +8,7 @@ check_postgres
 prepare_addons copy
 CONF="$WORK/bench.conf"
 write_config "$CONF" "$DB"
-dropdb --if-exists "$DB"
+dropdb --if-exists --force "$DB"
 echo "Installing $ADDON without demo data into a fresh database $DB ..."
 odoo_bin -c "$CONF" -d "$DB" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn
 exec python3 "$ADDON_DIR/tools/bench_routing.py" -c "$CONF" -d "$DB" "$@"

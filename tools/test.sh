@@ -11,7 +11,7 @@ prepare_addons copy
 CONF="$WORK/test.conf"
 write_config "$CONF" "$DB"
 LOG="$WORK/test-install.log"
-dropdb --if-exists "$DB"
+dropdb --if-exists --force "$DB"
 echo "Installing $ADDON without demo data into a fresh database $DB ..."
 if ! odoo_bin -c "$CONF" -d "$DB" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn >"$LOG" 2>&1; then
     cat "$LOG"; die "installation failed"
