@@ -27,17 +27,6 @@ REVIEW_REASONS = [
     ("no_candidate", "No eligible technician"),
     ("manual", "Held by a dispatcher"),
 ]
-RULE_LABELS = {
-    "company": "Other company",
-    "inactive": "Not an active technician",
-    "area": "Service area",
-    "specialization": "Specialization",
-    "certification": "SLA certification",
-    "paused": "Paused",
-    "away": "Away",
-    "capacity": "Capacity",
-    "declined": "Declined before",
-}
 
 
 class ServiceRoutingLog(models.Model):
@@ -96,7 +85,7 @@ class ServiceRoutingLog(models.Model):
                 (
                     "",
                     names.get(row["id"], row["id"]),
-                    self.env._(RULE_LABELS.get(row["rule"], row["rule"])),
+                    self._rule_label(row["rule"]),
                     row["detail"],
                 )
                 for row in decision.get("dropped", [])
@@ -113,3 +102,18 @@ class ServiceRoutingLog(models.Model):
                 '<table class="table table-sm o_service_routing_candidates"><thead><tr>'
                 "<th>#</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
             ) % (self.env._("Technician"), self.env._("Result"), self.env._("Detail"), body)
+
+    @api.model
+    def _rule_label(self, rule):
+        """The name of a routing rule (see engine.routing.RULES), for people."""
+        return {
+            "company": self.env._("Other company"),
+            "inactive": self.env._("Not an active technician"),
+            "area": self.env._("Service area"),
+            "specialization": self.env._("Specialization"),
+            "certification": self.env._("SLA certification"),
+            "paused": self.env._("Paused"),
+            "away": self.env._("Away"),
+            "capacity": self.env._("Capacity"),
+            "declined": self.env._("Declined before"),
+        }.get(rule, rule)

@@ -6,7 +6,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..engine import routing as engine
-from ..models.service_routing_log import RULE_LABELS
 
 
 class CrmLeadAssign(models.TransientModel):
@@ -53,7 +52,7 @@ class CrmLeadAssign(models.TransientModel):
                 {
                     "technician_id": row.id,
                     "eligible": False,
-                    "result": self.env._(RULE_LABELS.get(row.rule, row.rule)),
+                    "result": self.env["service.routing.log"]._rule_label(row.rule),
                     "detail": row.detail,
                 }
             )
