@@ -4,6 +4,7 @@
 
 import datetime
 import tempfile
+from unittest.mock import patch
 
 from psycopg2 import IntegrityError
 
@@ -348,6 +349,17 @@ class TestIntake(ServiceRoutingCase):
         )
         self.assertEqual(elsewhere["status"], "created")
         self.assertNotEqual(elsewhere["id"], first["id"])
+
+    def test_concurrent_retry(self):
+        """A retry that committed between our look-up and our insert is returned, not duplicated."""
+        first = self.submit(external_ref="RACE-1")
+        Lead = type(self.env["crm.lead"])
+        with patch.object(
+            Lead, "_service_find_by_ref", side_effect=[self.env["crm.lead"], self.env["crm.lead"].browse(first["id"])]
+        ):
+            again = self.submit(external_ref="RACE-1")
+        self.assertEqual((again["status"], again["id"]), ("duplicate", first["id"]))
+        self.assertEqual(self.env["crm.lead"].search_count([("service_external_ref", "=", "RACE-1")]), 1)
 
     def test_external_ref_unique_in_database(self):
         self.submit(external_ref="DB-1")

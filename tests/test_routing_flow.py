@@ -107,6 +107,41 @@ class TestRoutingFlow(ServiceRoutingCase):
         lead2 = self._create_inquiry(zip="80331")
         self.assertEqual(lead2.routing_log_ids.strategy, "least_loaded")
 
+    def test_least_loaded_counts_open_inquiries(self):
+        self.company.service_routing_strategy = "least_loaded"
+        self.tech_carla.service_capacity = 2
+        # Anna (capacity 5) and Carla (capacity 2) cover 80331: the lower share of capacity in use wins
+        first = self._create_inquiry()
+        second = self._create_inquiry()
+        self.assertEqual(first.technician_id | second.technician_id, self.tech_anna | self.tech_carla)
+        third = self._create_inquiry()
+        self.assertEqual(third.technician_id, self.tech_anna, "1/5 of Anna's capacity is used, 1/2 of Carla's")
+        ranking = {row["id"]: row["score"] for row in third.routing_log_ids.decision["ranking"]}
+        self.assertEqual(ranking, {self.tech_anna.id: 0.2, self.tech_carla.id: 0.5})
+
+    def test_best_response_record(self):
+        # history: Carla declined twice, Anna accepted twice
+        for _i in range(2):
+            lead = self._create_inquiry()
+            while lead.technician_id == self.tech_anna:
+                lead.action_service_accept()
+                lead = self._create_inquiry()
+            lead.action_service_decline("capacity")
+            if lead.technician_id == self.tech_anna:
+                lead.action_service_accept()
+        self.level_standard.routing_strategy = "best_response"
+        self.assertEqual(self._create_inquiry().technician_id, self.tech_anna)
+        detail = {row["id"]: row["detail"] for row in self._create_inquiry().routing_log_ids.decision["ranking"]}
+        self.assertIn("accepted 0 of 2", detail[self.tech_carla.id])
+
+    def test_other_company_technician_is_dropped(self):
+        other = self.env["res.company"].create({"name": "Other GmbH"})
+        self.tech_carla.company_id = other
+        lead = self._create_inquiry()
+        self.assertEqual(lead.technician_id, self.tech_anna)
+        dropped = {row["id"]: row["rule"] for row in lead.routing_log_ids.decision["dropped"]}
+        self.assertEqual(dropped, {self.tech_carla.id: "company"})
+
     def test_review_queue(self):
         gas = self._create_inquiry(equipment_type_id=self.type_gas.id)
         self.assertEqual((gas.routing_state, gas.review_reason), ("review", "safety_critical"))
