@@ -68,7 +68,9 @@ INTAKE_KEYS = {
 
 
 class CrmLead(models.Model):
-    _inherit = "crm.lead"
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "service.code.mixin"]
+    _code_fields = ("serial_number",)
 
     # ------------------------------------------------------------
     # SERVICE CONTEXT
@@ -219,8 +221,6 @@ class CrmLead(models.Model):
     def write(self, vals):
         if "preferred_appointment" in vals or "agreed_appointment" in vals:
             self._service_check_appointments(vals)
-        if vals.get("serial_number"):
-            vals["serial_number"] = vals["serial_number"].strip().upper()
         # a lead that becomes a service inquiry is routed like a new one
         to_route = self.filtered(lambda lead: not lead.routing_state) if vals.get("service_occasion") else self.browse()
         result = super().write(vals)
@@ -443,9 +443,9 @@ class CrmLead(models.Model):
     @api.model
     def _service_prepare_vals(self, vals):
         """Normalise and check the service values of a new inquiry, in place."""
-        for key in ("serial_number", "contract_ref"):
-            if vals.get(key):
-                vals[key] = vals[key].strip().upper() if key == "serial_number" else vals[key].strip()
+        self._normalize_codes(vals)
+        if vals.get("contract_ref"):
+            vals["contract_ref"] = vals["contract_ref"].strip()
         if vals.get("zip"):
             country = self.env["res.country"].browse(vals.get("country_id")) or self.env.company.country_id
             zip_code = normalize_postal_code(vals["zip"])

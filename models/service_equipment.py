@@ -9,7 +9,8 @@ class ServiceEquipment(models.Model):
 
     _name = "service.equipment"
     _description = "Installed Equipment"
-    _inherit = ["mail.thread"]
+    _code_fields = ("serial_number",)
+    _inherit = ["mail.thread", "service.code.mixin"]
     _rec_name = "serial_number"
     _order = "install_date desc, id desc"
 
@@ -73,15 +74,3 @@ class ServiceEquipment(models.Model):
                         other=contract.partner_id.display_name,
                     )
                 )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("serial_number"):
-                vals["serial_number"] = vals["serial_number"].strip().upper()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if vals.get("serial_number"):
-            vals["serial_number"] = vals["serial_number"].strip().upper()
-        return super().write(vals)

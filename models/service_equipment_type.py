@@ -11,7 +11,9 @@ class ServiceEquipmentType(models.Model):
     """
 
     _name = "service.equipment.type"
+    _inherit = ["service.code.mixin"]
     _description = "Equipment Type"
+    _code_fields = ("code",)
     _parent_name = "parent_id"
     _parent_store = True
     _rec_name = "complete_name"
@@ -55,18 +57,6 @@ class ServiceEquipmentType(models.Model):
     def _check_parent_id(self):
         if self._has_cycle():
             raise ValidationError(self.env._("An equipment type cannot be its own ancestor."))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("code"):
-                vals["code"] = vals["code"].strip().upper()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if vals.get("code"):
-            vals["code"] = vals["code"].strip().upper()
-        return super().write(vals)
 
     def _ancestor_ids(self):
         """Ids of this type and its ancestors."""

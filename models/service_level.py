@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..engine.routing import STRATEGIES
 
@@ -17,7 +17,9 @@ class ServiceLevel(models.Model):
     """An SLA tier: how fast an inquiry must be answered and who may take it."""
 
     _name = "service.level"
+    _inherit = ["service.code.mixin"]
     _description = "SLA Tier"
+    _code_fields = ("code",)
     _order = "sequence, id"
 
     name = fields.Char(required=True, translate=True)
@@ -48,15 +50,3 @@ class ServiceLevel(models.Model):
         ("code_uniq", "unique(code)", "The code of an SLA tier must be unique."),
         ("response_hours_positive", "CHECK(response_hours > 0)", "The response window must be positive."),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("code"):
-                vals["code"] = vals["code"].strip().upper()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if vals.get("code"):
-            vals["code"] = vals["code"].strip().upper()
-        return super().write(vals)
