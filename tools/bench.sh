@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Routing benchmark on a fresh database (dropped and made anew each run):
-#   tools/bench.sh [--technicians 5000] [--ranges 10] [--inquiries 10000] [--odoo-members 1000]
+#   tools/bench.sh [--technicians 5000] [--ranges 10] [--inquiries 10000] [--odoo-members N] [--odoo-inquiries 500]
 source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-${ADDON}_bench}
 check_odoo
