@@ -210,9 +210,20 @@ class CrmLead(models.Model):
                 vals.update(self._service_match_values(vals))
                 vals.setdefault("routing_state", "new")
         # a matched customer's contact data stay as they are: the inquiry may
-        # come from a tenant or a relative with another phone
-        leads = super(CrmLead, self.with_context(service_keep_partner_contact=True)).create(vals_list)
-        leads = leads.with_env(self.env)
+        # come from a tenant or a relative with another phone; other leads
+        # keep crm's behaviour
+        service = [bool(vals.get("service_occasion")) for vals in vals_list]
+        if all(service):
+            leads = super(CrmLead, self.with_context(service_keep_partner_contact=True)).create(vals_list)
+            leads = leads.with_env(self.env)
+        elif not any(service):
+            return super().create(vals_list)
+        else:
+            created = {
+                True: iter(self.create([vals for vals, flag in zip(vals_list, service, strict=True) if flag])),
+                False: iter(super().create([vals for vals, flag in zip(vals_list, service, strict=True) if not flag])),
+            }
+            return self.browse([next(created[flag]).id for flag in service])
         to_route = leads.filtered(lambda lead: lead.routing_state == "new")
         if to_route and not self.env.context.get("service_no_routing"):
             to_route._service_route_safely("create")

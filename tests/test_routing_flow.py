@@ -263,3 +263,17 @@ class TestRoutingFlow(ServiceRoutingCase):
         wizard2 = self.env["service.routing.replay"].create({"lead_ids": [(6, 0, freising.ids)], "mode": "current"})
         wizard2.action_replay()
         self.assertTrue(wizard2.line_ids.changed)
+
+    def test_mixed_batch_keeps_crm_behaviour(self):
+        partner = self.env["res.partner"].create({"name": "Lead Partner", "phone": "+49 89 111"})
+        leads = self.env["crm.lead"].create(
+            [
+                {"name": "Sales", "partner_id": partner.id, "phone": "+49 89 222"},
+                self._inquiry_vals(partner_id=self.customer.id, phone="+49 89 333"),
+            ]
+        )
+        self.assertEqual(leads.mapped("name"), ["Sales", "Heat pump makes noise"], "order of the values is kept")
+        self.assertFalse(leads[0].routing_state)
+        self.assertEqual(leads[1].routing_state, "offered")
+        self.assertEqual(partner.phone, "+49 89 222", "crm updates the partner of a sales lead")
+        self.assertEqual(self.customer.phone, "+49 89 1234567", "an inquiry leaves its customer's phone alone")
