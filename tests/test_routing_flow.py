@@ -277,3 +277,28 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertEqual(leads[1].routing_state, "offered")
         self.assertEqual(partner.phone, "+49 89 222", "crm updates the partner of a sales lead")
         self.assertEqual(self.customer.phone, "+49 89 1234567", "an inquiry leaves its customer's phone alone")
+
+    def test_technician_declines_through_the_wizard(self):
+        lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_pv.id)
+        self.assertEqual(lead.technician_id, self.tech_bernd)
+        contact = self.env["res.partner"].create({"name": "Bernd's dispatcher", "parent_id": self.tech_bernd.id})
+        user = self.env["res.users"].create(
+            {
+                "name": "Bernd Office",
+                "login": "bernd-office",
+                "partner_id": contact.id,
+                "groups_id": [(6, 0, [self.ref("sales_team.group_sale_salesman")])],
+            }
+        )
+        as_tech = lead.with_user(user)
+        self.assertEqual(as_tech.name, lead.name, "a technician's user reads the inquiries offered to it")
+        wizard = (
+            self.env["crm.lead.decline"]
+            .with_user(user)
+            .create({"lead_id": lead.id, "reason": "specialization", "note": "No PV fitter free"})
+        )
+        wizard.action_decline()
+        self.assertNotEqual(lead.technician_id, self.tech_bernd)
+        self.assertEqual(lead.offer_ids.filtered(lambda o: o.state == "declined").decline_note, "No PV fitter free")
+        with self.assertRaises(AccessError):
+            lead.with_user(user).action_service_accept()
