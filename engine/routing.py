@@ -124,6 +124,9 @@ class Candidate:
     last_offered_at: datetime.datetime | None = None
     # id of the technician's last offer: orders offers made in the same second
     last_offer_seq: int = 0
+    # offers the technician was owed minus offers it got: every decision owes
+    # each eligible technician 1/n of an offer, the chosen one is paid one
+    rotation_credit: float = 0.0
     offers_answered: int = 0
     offers_accepted: int = 0
     mean_accept_hours: float | None = None
@@ -216,7 +219,13 @@ def check(inquiry, candidate, today):
 
 
 def _rotation_key(candidate):
-    return (candidate.last_offer_seq, candidate.last_offered_at or _EPOCH, candidate.id)
+    """Fair rotation: the largest credit first, then the least recently offered, then the id."""
+    return (
+        -round(candidate.rotation_credit, 9),
+        candidate.last_offer_seq,
+        candidate.last_offered_at or _EPOCH,
+        candidate.id,
+    )
 
 
 def acceptance_score(candidate):
@@ -251,11 +260,28 @@ def _rank(strategy, inquiry, candidates):
         rows = []
         for c in candidates:
             last = c.last_offered_at
-            rows.append((c, float(c.last_offer_seq), f"last offer {last.isoformat(sep=' ') if last else 'never'}"))
+            detail = f"credit {c.rotation_credit:+.2f}, last offer {last.isoformat(sep=' ') if last else 'never'}"
+            rows.append((c, c.rotation_credit, detail))
         rows.sort(key=lambda row: _rotation_key(row[0]))
     else:
         raise ValueError(f"unknown routing strategy {strategy!r}")
     return rows
+
+
+def rotation_credits(decision):
+    """{technician id: credit change} once ``decision``'s offer is made.
+
+    Each eligible technician is owed 1/n of the offer, the chosen one gets it.
+    Summed over time, a technician's credit is its fair share of the offers
+    it was eligible for minus the offers it got; rotation serves the largest
+    credit first, so no technician falls behind however the areas overlap.
+    """
+    if not decision.technician_id:
+        return {}
+    eligible = [row.id for row in decision.ranking]
+    changes = dict.fromkeys(eligible, 1.0 / len(eligible)) if eligible else {}
+    changes[decision.technician_id] = changes.get(decision.technician_id, 0.0) - 1.0
+    return changes
 
 
 def decide(inquiry, candidates, strategy, today):

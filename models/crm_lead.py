@@ -815,6 +815,7 @@ class CrmLead(models.Model):
                    last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
                    last.id,
+                   p.service_rotation_credit,
                    EXISTS(SELECT 1 FROM service_offer d
                            WHERE d.lead_id = %(lead)s AND d.technician_id = p.id AND d.state = 'declined')
               FROM res_partner p
@@ -854,10 +855,11 @@ class CrmLead(models.Model):
                 offers_accepted=row[14] or 0,
                 mean_accept_hours=float(row[15]) if row[15] is not None else None,
                 last_offer_seq=row[16] or 0,
+                rotation_credit=row[17] or 0.0,
             )
             for row in rows
         ]
-        return candidates, frozenset(row[0] for row in rows if row[17])
+        return candidates, frozenset(row[0] for row in rows if row[18])
 
     def _service_apply_decision(self, decision, trigger, inquiry, candidates, chosen_by=None):
         """Write a decision: an offer to its technician, or the review queue; and its log."""
@@ -865,6 +867,7 @@ class CrmLead(models.Model):
         log = self._service_log(decision, trigger, inquiry, candidates, chosen_by=chosen_by)
         if decision.technician_id:
             self._service_offer(decision.technician_id, log)
+            self._service_pay_rotation(engine.rotation_credits(decision))
         else:
             self.sudo().with_context(tracking_disable=True).write(
                 {
@@ -895,6 +898,19 @@ class CrmLead(models.Model):
                 "review_reason": False,
             }
         )
+
+    def _service_pay_rotation(self, changes):
+        """Apply rotation credit changes in one statement (rows in id order, as every routing locks them)."""
+        if not changes:
+            return
+        ids = sorted(changes)
+        self.env.cr.execute(
+            """UPDATE res_partner p SET service_rotation_credit = COALESCE(p.service_rotation_credit, 0) + c.change
+                 FROM unnest(%s::int[], %s::float[]) AS c(id, change)
+                WHERE p.id = c.id""",
+            (ids, [changes[i] for i in ids]),
+        )
+        self.env["res.partner"].browse(ids).invalidate_recordset(["service_rotation_credit"])
 
     def _service_withdraw_offers(self):
         offers = self.offer_ids.filtered(lambda o: o.state in ("offered", "accepted"))

@@ -51,6 +51,12 @@ class ResPartner(models.Model):
     service_away_until = fields.Date("Away Until", help="Receives no new inquiries up to and including this day.")
     service_latitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
     service_longitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
+    service_rotation_credit = fields.Float(
+        "Rotation Credit",
+        readonly=True,
+        copy=False,
+        help="Offers the technician was owed by fair rotation minus the offers it got.",
+    )
     service_lead_ids = fields.One2many("crm.lead", "technician_id", "Assigned Inquiries")
     service_open_count = fields.Integer("Open Inquiries", compute="_compute_service_open_count")
     # customer side

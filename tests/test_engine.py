@@ -113,6 +113,45 @@ class TestStrategies(unittest.TestCase):
         # never offered first, then the one whose last offer is oldest, even within the same second
         self.assertEqual(self.rank(routing.STRATEGY_ROTATION, cands), [3, 2, 1])
 
+    def test_rotation_serves_the_largest_credit_first(self):
+        cands = [
+            candidate(1, rotation_credit=0.5, last_offer_seq=1),
+            candidate(2, rotation_credit=1.25, last_offer_seq=90),
+            candidate(3, rotation_credit=-0.5),
+        ]
+        self.assertEqual(self.rank(routing.STRATEGY_ROTATION, cands), [2, 1, 3])
+
+    def test_rotation_credits(self):
+        decision = routing.decide(inquiry(), [candidate(1), candidate(2), candidate(3)], "rotation", TODAY)
+        changes = routing.rotation_credits(decision)
+        self.assertEqual(decision.technician_id, 1)
+        self.assertAlmostEqual(changes[1], 1 / 3 - 1)
+        self.assertAlmostEqual(changes[2], 1 / 3)
+        self.assertAlmostEqual(sum(changes.values()), 0.0, msg="credits neither appear nor vanish")
+        held = routing.decide(inquiry(safety_critical=True), [candidate(1)], "rotation", TODAY)
+        self.assertEqual(routing.rotation_credits(held), {})
+
+    def test_rotation_is_fair_over_overlapping_sets(self):
+        """Technician 1 shares inquiries with 2 alone and with 3, 4, 5 together: it gets its fair share."""
+        credit, last, got = (
+            dict.fromkeys(range(1, 6), 0.0),
+            dict.fromkeys(range(1, 6), 0),
+            dict.fromkeys(range(1, 6), 0),
+        )
+        expected = dict.fromkeys(range(1, 6), 0.0)
+        sets = [(1, 2), (1, 3, 4, 5)] * 60
+        for seq, members in enumerate(sets, start=1):
+            cands = [candidate(t, rotation_credit=credit[t], last_offer_seq=last[t]) for t in members]
+            decision = routing.decide(inquiry(), cands, routing.STRATEGY_ROTATION, TODAY)
+            for tech, change in routing.rotation_credits(decision).items():
+                credit[tech] += change
+            last[decision.technician_id] = seq
+            got[decision.technician_id] += 1
+            for t in members:
+                expected[t] += 1 / len(members)
+        for tech in expected:
+            self.assertLessEqual(abs(got[tech] - expected[tech]), 1.0, f"technician {tech}: {got} vs {expected}")
+
     def test_least_loaded(self):
         cands = [
             candidate(1, capacity=10, open_count=5),

@@ -285,9 +285,8 @@ class TestIntake(ServiceRoutingCase):
         return self.env["crm.lead"].submit_service_request(self.request(**values))
 
     def test_good_request(self):
-        result = self.submit(
-            external_ref="WEB-1", preferred_appointment=(future(5).isoformat() + "+02:00").replace(" ", "T")
-        )
+        when = future(5)
+        result = self.submit(external_ref="WEB-1", preferred_appointment=when.isoformat() + "+02:00")
         lead = self.env["crm.lead"].browse(result["id"])
         self.assertEqual(result["status"], "created")
         self.assertEqual(result["routing_state"], "offered")
@@ -296,7 +295,7 @@ class TestIntake(ServiceRoutingCase):
         self.assertEqual(lead.phone, "+49897654321")
         self.assertEqual(lead.email_from, "eva.neu@example.org")
         self.assertEqual(lead.equipment_type_id, self.type_hp_air)
-        self.assertEqual(lead.preferred_appointment, future(5) - datetime.timedelta(hours=2))
+        self.assertEqual(lead.preferred_appointment, when - datetime.timedelta(hours=2))
         self.assertEqual(lead.name, "Repair – Air/Water Heat Pump – 80331 München")
 
     def test_bad_requests_save_nothing(self):
