@@ -811,7 +811,7 @@ class CrmLead(models.Model):
                    NULLIF(p.service_latitude, 0), NULLIF(p.service_longitude, 0),
                    (SELECT count(*) FROM crm_lead l
                      WHERE l.technician_id = p.id AND l.active AND l.id != %(lead)s
-                       AND l.routing_state IN ('offered', 'accepted')),
+                       AND l.routing_state IN ('offered', 'accepted') AND COALESCE(l.probability, 0) < 100),
                    last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
                    last.id,

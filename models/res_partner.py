@@ -81,7 +81,11 @@ class ResPartner(models.Model):
     def _compute_service_open_count(self):
         counts = dict(
             self.env["crm.lead"]._read_group(
-                [("technician_id", "in", self.ids), ("routing_state", "in", ("offered", "accepted"))],
+                [
+                    ("technician_id", "in", self.ids),
+                    ("routing_state", "in", ("offered", "accepted")),
+                    ("probability", "<", 100),
+                ],
                 ["technician_id"],
                 ["__count"],
             )

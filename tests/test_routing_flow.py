@@ -79,6 +79,17 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertEqual({row["rule"] for row in third.routing_log_ids.decision["dropped"]}, {"capacity"})
         self.assertEqual(self.tech_anna.service_open_count, 1)
 
+    def test_won_inquiries_free_capacity(self):
+        self.tech_anna.service_capacity = 1
+        self.tech_carla.service_paused = True
+        first = self._create_inquiry()
+        self.assertEqual(first.technician_id, self.tech_anna)
+        self.assertEqual(self._create_inquiry().routing_state, "review", "Anna is at capacity")
+        first.action_service_accept()
+        first.action_set_won()
+        self.assertEqual(self.tech_anna.service_open_count, 0)
+        self.assertEqual(self._create_inquiry().technician_id, self.tech_anna, "a won inquiry is no longer open")
+
     def test_premium_needs_certification(self):
         lead = self._create_inquiry(service_level_id=self.level_premium.id)
         self.assertEqual(lead.technician_id, self.tech_anna)
