@@ -50,9 +50,11 @@ def is_valid_postal_code(country_code, code):
 def lookup_key(country_code, code):
     """The key under which GeoNames stores the centroid of ``code``."""
     code = normalize_postal_code(code)
-    if (country_code or "").upper() in OUTWARD_ONLY and len(code) > 4:
-        # GB inward codes are always digit + two letters
-        return code[:-3]
+    country = (country_code or "").upper()
+    if country in OUTWARD_ONLY and len(code) > 4:
+        # GB inward codes are always digit + two letters; an Irish routing
+        # key and a Canadian forward sortation area are three characters
+        return code[:3] if country in ("IE", "CA") else code[:-3]
     return code
 
 
@@ -80,7 +82,13 @@ def haversine_km(lat1, lon1, lat2, lon2):
 
 def bounding_box(lat, lon, radius_km):
     """(south, west, north, east) of a box that holds the circle."""
-    dlat = math.degrees(radius_km / EARTH_RADIUS_KM)
+    angle = radius_km / EARTH_RADIUS_KM
+    dlat = math.degrees(angle)
     coslat = math.cos(math.radians(lat))
-    dlon = 180.0 if coslat < 1e-6 else min(180.0, math.degrees(radius_km / (EARTH_RADIUS_KM * coslat)))
+    # the circle is widest north (south) of its centre: asin(sin(r) / cos(lat)),
+    # wider than r / cos(lat); a circle that reaches a pole spans every longitude
+    if math.sin(angle) >= coslat:
+        dlon = 180.0
+    else:
+        dlon = min(180.0, math.degrees(math.asin(math.sin(angle) / coslat)))
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon

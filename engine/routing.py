@@ -200,7 +200,9 @@ def check(inquiry, candidate, today):
     if not any(hit.covers() for hit in candidate.area_hits):
         radius = [hit for hit in candidate.area_hits if hit.kind == "radius"]
         if radius:
-            nearest = min(radius, key=lambda hit: hit.distance_km or float("inf"))
+            nearest = min(radius, key=lambda hit: float("inf") if hit.distance_km is None else hit.distance_km)
+            if nearest.distance_km is None:
+                return RULE_AREA, f"distance unknown, covers {nearest.radius_km:.1f} km"
             return RULE_AREA, f"{nearest.distance_km:.1f} km away, covers {nearest.radius_km:.1f} km"
         return RULE_AREA, "postal code outside the service areas"
     if inquiry.equipment_type_ids and not (candidate.specialization_ids & inquiry.equipment_type_ids):

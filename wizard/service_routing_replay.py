@@ -50,7 +50,8 @@ class ServiceRoutingReplay(models.TransientModel):
         today = fields.Date.context_today(self)
         lines = []
         for lead in leads:
-            last = lead.routing_log_ids[:1]
+            # the latest decision, whatever order the cache holds the logs in
+            last = lead.routing_log_ids.sorted("id", reverse=True)[:1]
             if self.mode == "facts":
                 if not last.facts:
                     continue
