@@ -328,9 +328,17 @@ class CrmLead(models.Model):
                     occasions=", ".join(key for key, _label in SERVICE_OCCASIONS),
                 )
             )
-        # country
+        if vals["service_occasion"] not in dict(SERVICE_OCCASIONS):
+            raise ValidationError(
+                self.env._(
+                    "Unknown service occasion %(occasion)s; send one of: %(occasions)s.",
+                    occasion=vals["service_occasion"],
+                    occasions=", ".join(key for key, _label in SERVICE_OCCASIONS),
+                )
+            )
+        # country: exactly a code (a longer value would be truncated to the field's size)
         code = values.get("country") or self.env.company.country_id.code
-        country = code and self.env["res.country"].search([("code", "=ilike", code)], limit=1)
+        country = code and len(code) == 2 and self.env["res.country"].search([("code", "=", code.upper())], limit=1)
         if not country:
             raise ValidationError(
                 self.env._("Unknown country %(country)s; send an ISO 3166 code such as DE.", country=code or "")
@@ -350,17 +358,20 @@ class CrmLead(models.Model):
             vals["email_from"] = email
         if vals.get("phone"):
             vals["phone"] = self._service_phone_e164(vals["phone"], country)
-        # equipment and SLA tier
+        # equipment and SLA tier, named as sent (escaped: not a pattern)
         if values.get("equipment"):
+            equipment = tools.escape_psql(values["equipment"])
             equipment_type = self.env["service.equipment.type"].search(
-                ["|", ("code", "=ilike", values["equipment"]), ("name", "=ilike", values["equipment"])], limit=1
+                ["|", ("code", "=ilike", equipment), ("name", "=ilike", equipment)], limit=1
             )
             if equipment_type:
                 vals["equipment_type_id"] = equipment_type.id
             else:
                 vals["equipment_received"] = values["equipment"]
         if values.get("service_level"):
-            level = self.env["service.level"].search([("code", "=ilike", values["service_level"])], limit=1)
+            level = self.env["service.level"].search(
+                [("code", "=ilike", tools.escape_psql(values["service_level"]))], limit=1
+            )
             if not level:
                 raise ValidationError(
                     self.env._(
@@ -500,7 +511,9 @@ class CrmLead(models.Model):
         contract = equipment = self.env["service.contract"]
         if vals.get("contract_ref") and not vals.get("contract_id"):
             contract = self.env["service.contract"].search(
-                [("name", "=ilike", vals["contract_ref"]), ("company_id", "=", company_id)], limit=1
+                # escaped: a reference as typed by a customer, not a pattern
+                [("name", "=ilike", tools.escape_psql(vals["contract_ref"])), ("company_id", "=", company_id)],
+                limit=1,
             )
             if contract:
                 result.update(contract_id=contract.id, match_method="contract")
@@ -729,6 +742,10 @@ class CrmLead(models.Model):
 
     def _service_route_safely(self, trigger):
         """Route, but never lose an inquiry to a routing error: it stays new for the backstop."""
+        # the savepoints below flush first: an error in the caller's pending
+        # writes (e.g. a duplicate external reference) is the caller's, not a
+        # routing error to swallow in an aborted transaction
+        self.env.flush_all()
         for lead in self:
             try:
                 with self.env.cr.savepoint():
