@@ -13,3 +13,6 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import crm_lead
+from . import crm_lead_matching
+from . import crm_lead_intake
+from . import crm_lead_routing

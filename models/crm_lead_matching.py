@@ -1,0 +1,165 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models, tools
+from odoo.exceptions import ValidationError
+
+from ..engine.postal import is_valid_postal_code, normalize_postal_code
+
+
+class CrmLead(models.Model):
+    """Matching: a new inquiry linked to the installed base and checked."""
+
+    _inherit = "crm.lead"
+
+    @api.model
+    def _service_prepare_vals(self, vals):
+        """Normalise and check the service values of a new inquiry, in place."""
+        self._normalize_codes(vals)
+        if vals.get("contract_ref"):
+            vals["contract_ref"] = vals["contract_ref"].strip()
+        if vals.get("zip"):
+            country = self.env["res.country"].browse(vals.get("country_id")) or self.env.company.country_id
+            zip_code = normalize_postal_code(vals["zip"])
+            if country and not is_valid_postal_code(country.code, zip_code):
+                raise ValidationError(
+                    self.env._(
+                        "%(zip)s is not a valid postal code for %(country)s.",
+                        zip=vals["zip"],
+                        country=country.name,
+                    )
+                )
+            vals["zip"] = zip_code
+            vals.setdefault("country_id", country.id)
+        self._service_check_appointments(vals)
+
+    @api.model
+    def _service_check_appointments(self, vals):
+        now = fields.Datetime.now().replace(second=0, microsecond=0)
+        for key in ("preferred_appointment", "agreed_appointment"):
+            if vals.get(key):
+                value = fields.Datetime.to_datetime(vals[key])
+                if value < now:
+                    raise ValidationError(
+                        self.env._(
+                            "The %(field)s %(value)s lies in the past.",
+                            field=self._fields[key]._description_string(self.env),
+                            value=fields.Datetime.to_string(value),
+                        )
+                    )
+
+    @api.model
+    def _service_match_values(self, vals):
+        """Values linking a new inquiry to the installed base.
+
+        Tried in order: contract reference, serial number, e-mail, phone. The
+        first that is known sets the customer; contract and equipment are
+        linked whenever known. Values the caller set are kept.
+        """
+        company_id = vals.get("company_id") or self.env.company.id
+        result = {}
+        contract = equipment = self.env["service.contract"]
+        if vals.get("contract_ref") and not vals.get("contract_id"):
+            contract = self.env["service.contract"].search(
+                # escaped: a reference as typed by a customer, not a pattern
+                [("name", "=ilike", tools.escape_psql(vals["contract_ref"])), ("company_id", "=", company_id)],
+                limit=1,
+            )
+            if contract:
+                result.update(contract_id=contract.id, match_method="contract")
+        if vals.get("serial_number") and not vals.get("equipment_id"):
+            equipment = self.env["service.equipment"].search(
+                [("serial_number", "=", vals["serial_number"]), ("company_id", "=", company_id)], limit=1
+            )
+            if equipment:
+                result["equipment_id"] = equipment.id
+                result.setdefault("match_method", "serial")
+                if not vals.get("equipment_type_id") and not vals.get("equipment_received"):
+                    result["equipment_type_id"] = equipment.equipment_type_id.id
+                if not contract and equipment.contract_id:
+                    contract = equipment.contract_id
+                    result["contract_id"] = contract.id
+                elif (
+                    contract and equipment.partner_id.commercial_partner_id != contract.partner_id.commercial_partner_id
+                ):
+                    result["review_note"] = self.env._(
+                        "Serial number %(serial)s belongs to %(owner)s, contract %(ref)s to %(customer)s.",
+                        serial=equipment.serial_number,
+                        owner=equipment.partner_id.display_name,
+                        ref=contract.name,
+                        customer=contract.partner_id.display_name,
+                    )
+        customer = contract.partner_id or equipment.partner_id
+        if not customer and not vals.get("partner_id"):
+            if vals.get("email_from"):
+                email = tools.email_normalize(vals["email_from"])
+                customer = email and self.env["res.partner"].search(
+                    [("email_normalized", "=", email), ("is_technician", "=", False)], limit=1
+                )
+                if customer:
+                    result["match_method"] = "email"
+            if not customer and vals.get("phone"):
+                sanitized = self._phone_format(
+                    number=vals["phone"], country=self.env["res.country"].browse(vals.get("country_id"))
+                )
+                earlier = sanitized and self.search(
+                    [
+                        ("phone_sanitized", "=", sanitized),
+                        ("partner_id", "!=", False),
+                        ("company_id", "in", [company_id, False]),
+                    ],
+                    limit=1,
+                    order="id desc",
+                )
+                if earlier:
+                    customer = earlier.partner_id
+                    result["match_method"] = "phone"
+        if customer and not vals.get("partner_id"):
+            result["partner_id"] = customer.id
+        if contract and contract.state == "valid" and not vals.get("service_level_id"):
+            result["service_level_id"] = contract.service_level_id.id
+        if not vals.get("service_level_id") and not result.get("service_level_id"):
+            company = self.env["res.company"].browse(company_id)
+            if company.service_level_id:
+                result["service_level_id"] = company.service_level_id.id
+        if not vals.get("service_history"):
+            history = self._service_history_text(
+                self.env["res.partner"].browse(vals.get("partner_id") or result.get("partner_id")),
+                self.env["service.equipment"].browse(vals.get("equipment_id") or result.get("equipment_id")),
+            )
+            if history:
+                result["service_history"] = history
+        return result
+
+    @api.model
+    def _service_has_installed_base(self, partner):
+        if not partner:
+            return False
+        commercial = partner.commercial_partner_id
+        domain = [("partner_id", "child_of", commercial.id)]
+        return bool(
+            self.env["service.contract"].search_count(domain, limit=1)
+            or self.env["service.equipment"].search_count(domain, limit=1)
+        )
+
+    @api.model
+    def _service_history_text(self, partner, equipment, limit=5):
+        """Earlier service inquiries of the equipment or customer, newest first."""
+        if not partner and not equipment:
+            return False
+        domain = [("service_occasion", "!=", False)]
+        if equipment:
+            domain += [("equipment_id", "=", equipment.id)]
+        else:
+            domain += [("partner_id", "child_of", partner.commercial_partner_id.id)]
+        earlier = self.with_context(active_test=False).search(domain, limit=limit, order="create_date desc, id desc")
+        occasions = dict(self._fields["service_occasion"]._description_selection(self.env))
+        lines = [
+            "{}  {}  {}{}".format(
+                fields.Date.to_string(lead.create_date.date()),
+                occasions.get(lead.service_occasion, ""),
+                lead.equipment_id.serial_number or lead.equipment_type_id.name or "",
+                f"  ({lead.technician_id.name})" if lead.technician_id else "",
+            )
+            for lead in earlier
+        ]
+        return "\n".join(lines) or False
