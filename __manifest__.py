@@ -17,6 +17,7 @@
         "security/service_security.xml",
         "security/ir.model.access.csv",
         "security/ir_rules.xml",
+        "security/service_intake_key_rules.xml",
         "data/service_level_data.xml",
         "data/ir_cron_data.xml",
         "views/service_equipment_type_views.xml",

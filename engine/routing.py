@@ -52,6 +52,7 @@ STRATEGIES = (
 REVIEW_SAFETY = "safety_critical"
 REVIEW_LARGE_ACCOUNT = "large_account"
 REVIEW_UNKNOWN_POSTAL_CODE = "unknown_postal_code"
+REVIEW_POSTAL_DATA_MISSING = "postal_data_missing"
 REVIEW_UNKNOWN_EQUIPMENT = "unknown_equipment"
 REVIEW_NO_CANDIDATE = "no_candidate"
 
@@ -82,6 +83,8 @@ class Inquiry:
     safety_critical: bool = False
     large_account: bool = False
     postal_code_known: bool = True
+    # False when the country's postal data are not loaded yet: the code may be fine
+    postal_data_loaded: bool = True
     equipment_known: bool = True
 
 
@@ -179,7 +182,7 @@ def review_reason(inquiry):
     if not inquiry.equipment_known:
         return REVIEW_UNKNOWN_EQUIPMENT
     if not inquiry.postal_code_known:
-        return REVIEW_UNKNOWN_POSTAL_CODE
+        return REVIEW_UNKNOWN_POSTAL_CODE if inquiry.postal_data_loaded else REVIEW_POSTAL_DATA_MISSING
     return None
 
 

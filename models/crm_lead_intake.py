@@ -1,14 +1,22 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
+import hashlib
+import json
+import logging
+import re
 
-from psycopg2 import errors as pg_errors
+from dateutil.relativedelta import relativedelta
+from psycopg2 import IntegrityError
 
-from odoo import api, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import mute_logger
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, _as_validation_error
 
 from .crm_lead import SERVICE_OCCASIONS
+from .service_intake_key import KEY_SIZE, SOURCE_SIZE
+
+_logger = logging.getLogger(__name__)
 
 try:
     import phonenumbers
@@ -18,6 +26,7 @@ except ImportError:  # pragma: no cover - declared in external_dependencies
 # Keys an integration may send to submit_service_request(), and what they become.
 INTAKE_KEYS = {
     "external_ref": "service_external_ref",
+    "source": "service_intake_source",
     "service_occasion": "service_occasion",
     "name": "name",
     "description": "description",
@@ -36,12 +45,63 @@ INTAKE_KEYS = {
     "service_level": None,
     "preferred_appointment": "preferred_appointment",
 }
+# The longest text each key takes (after trimming): beyond it, a ValidationError.
+INTAKE_MAX_LENGTHS = {
+    "external_ref": KEY_SIZE,
+    "source": SOURCE_SIZE,
+    "service_occasion": 64,
+    "name": 200,
+    "description": 10000,
+    "contact_name": 200,
+    "partner_name": 200,
+    "email": 254,
+    "phone": 32,
+    "street": 200,
+    "street2": 200,
+    "zip": 20,
+    "city": 200,
+    "country": 64,
+    "equipment": 64,
+    "serial_number": 64,
+    "contract": 64,
+    "service_level": 64,
+    "preferred_appointment": 64,
+}
+# Keys whose text may span lines: line breaks and tabs are allowed there.
+INTAKE_MULTILINE_KEYS = {"description"}
+# Control characters (Unicode Cc) and lone surrogates, which no text field takes.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MULTILINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+SOURCE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
+# Keys that name a request rather than describe it: not part of its fingerprint.
+INTAKE_KEY_FIELDS = ("external_ref", "source")
+# The most requests one submit_service_requests() call takes.
+INTAKE_BATCH_LIMIT = 200
+# How far ahead a preferred appointment may lie.
+APPOINTMENT_HORIZON_YEARS = 5
 
 
 class CrmLead(models.Model):
     """Intake: service inquiries from integrations (XML-RPC / JSON-RPC)."""
 
     _inherit = "crm.lead"
+
+    def init(self):
+        res = super().init()
+        # the inquiry's side of the idempotency key (service.intake.key keeps
+        # the keys themselves): the index behind the constraint
+        # service_external_ref_uniq; a plain create without source is a
+        # source of its own
+        self.env.cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS crm_lead_service_external_ref_uniq
+                   ON crm_lead (company_id, COALESCE(service_intake_source, ''), service_external_ref)
+                WHERE service_external_ref IS NOT NULL"""
+        )
+        return res
+
+    # ------------------------------------------------------------
+    # INTAKE
+    # ------------------------------------------------------------
 
     @api.model
     def submit_service_request(self, values):
@@ -51,48 +111,83 @@ class CrmLead(models.Model):
         dict: id, status (``created`` or ``duplicate``), customer, customer
         kind, routing state, technician, review reason. Raises ValidationError
         with a specific message on bad input; nothing is saved then.
+
+        ``external_ref`` is an idempotency key, unique per company and
+        ``source`` (default: the calling user). The same request sent again
+        returns the inquiry it created with status ``duplicate``, also when
+        the two race: the later one waits for the first and fails with a
+        serialization error once it commits, which must reach the request
+        layer (``odoo.service.model.retrying``) so that the call is retried on
+        a snapshot that shows the key. Another request under a used key is
+        refused.
         """
         if not isinstance(values, dict):
             raise ValidationError(self.env._("A service request must be a dictionary of values."))
+        values = self._service_intake_clean(values)
+        ref = values.get("external_ref")
+        if not ref:
+            return self.create(self._service_intake_vals(values))._service_intake_result("created")
+        Key = self.env["service.intake.key"]
+        company_id, source = self.env.company.id, self._service_intake_source(values)
+        fingerprint = self._service_intake_fingerprint(values)
+        # a retry answers with what the first request created, whatever has
+        # changed since (an appointment now past, a retired SLA tier)
+        used = Key._lookup(company_id, source, ref)
+        if used:
+            return self._service_intake_duplicate(used, ref, source, fingerprint)
         vals = self._service_intake_vals(values)
-        ref = vals.get("service_external_ref")
-        if ref:
-            existing = self._service_find_by_ref(ref)
-            if existing:
-                return existing._service_intake_result("duplicate")
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                lead = self.create(vals)
-        except pg_errors.UniqueViolation:
-            # the same submission committed by a concurrent request
-            existing = ref and self._service_find_by_ref(ref)
-            if not existing:
-                raise
-            return existing._service_intake_result("duplicate")
+        key_id = Key._reserve(company_id, source, ref, fingerprint)
+        if not key_id:  # taken since the look-up, and visible: by this transaction
+            return self._service_intake_duplicate(Key._lookup(company_id, source, ref), ref, source, fingerprint)
+        lead = self.create(vals)
+        Key._attach(key_id, lead.id)
         return lead._service_intake_result("created")
 
     @api.model
     def submit_service_requests(self, values_list):
-        """Batch form of :meth:`submit_service_request`.
+        """Batch form of :meth:`submit_service_request`, for at most
+        ``INTAKE_BATCH_LIMIT`` requests.
 
-        Each request is created and routed on its own: a bad one gives
-        ``{"status": "error", "error": message}`` at its position and does not
-        stop the others.
+        Each request is created and routed on its own (in a savepoint): a bad
+        one gives ``{"status": "error", "error": message, "index": n}`` at its
+        position and does not stop the others. Concurrency errors are no bad
+        requests: they propagate, and the whole batch is retried. The batch's
+        keys are locked first, in one order: batches that share keys wait for
+        each other instead of deadlocking.
         """
         if not isinstance(values_list, list | tuple):
             raise ValidationError(self.env._("Service requests must be a list of dictionaries."))
+        if len(values_list) > INTAKE_BATCH_LIMIT:
+            raise ValidationError(
+                self.env._(
+                    "A batch takes at most %(limit)s service requests, this one has %(count)s: "
+                    "send them in several batches.",
+                    limit=INTAKE_BATCH_LIMIT,
+                    count=len(values_list),
+                )
+            )
+        self.env["service.intake.key"]._lock(self._service_intake_batch_keys(values_list))
         results = []
         for index, values in enumerate(values_list):
             try:
                 with self.env.cr.savepoint():
                     result = self.submit_service_request(values)
-            except (ValidationError, UserError) as error:
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                raise
+            except UserError as error:  # ValidationError, AccessError, ...
                 result = {"status": "error", "error": error.args[0], "index": index}
+            except IntegrityError as error:
+                result = {"status": "error", "error": _as_validation_error(self.env, error).args[0], "index": index}
+            except Exception as error:
+                _logger.exception("Service request %s of a batch failed.", index)
+                result = {"status": "error", "error": self._service_intake_crash_message(error), "index": index}
             results.append(result)
         return results
 
     @api.model
-    def _service_intake_vals(self, values):
+    def _service_intake_clean(self, values):
+        """The request's texts trimmed, without empty ones, checked for
+        unknown keys, type, length and control characters."""
         unknown = sorted(set(values) - set(INTAKE_KEYS))
         if unknown:
             raise ValidationError(
@@ -102,11 +197,117 @@ class CrmLead(models.Model):
                     allowed=", ".join(sorted(INTAKE_KEYS)),
                 )
             )
+        cleaned = {}
         for key, value in values.items():
-            if value is not None and value is not False and not isinstance(value, str):
+            if value is None or value is False:
+                continue
+            if not isinstance(value, str):
                 raise ValidationError(self.env._("The field %(field)s must be text.", field=key))
-        values = {key: value.strip() for key, value in values.items() if value}
+            value = value.strip()
+            if key in INTAKE_MULTILINE_KEYS:
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+            if len(value) > INTAKE_MAX_LENGTHS[key]:
+                raise ValidationError(
+                    self.env._(
+                        "The field %(field)s is too long: %(length)s characters, at most %(limit)s.",
+                        field=key,
+                        length=len(value),
+                        limit=INTAKE_MAX_LENGTHS[key],
+                    )
+                )
+            multiline = key in INTAKE_MULTILINE_KEYS
+            bad = (MULTILINE_CONTROL_CHARACTERS if multiline else CONTROL_CHARACTERS).search(value)
+            if bad:
+                character = f"U+{ord(bad.group()):04X}"
+                message = (
+                    self.env._(
+                        "The field %(field)s contains the control character %(character)s; "
+                        "only line breaks and tabs are allowed.",
+                        field=key,
+                        character=character,
+                    )
+                    if multiline
+                    else self.env._(
+                        "The field %(field)s contains the control character %(character)s; send it as a single line "
+                        "of text.",
+                        field=key,
+                        character=character,
+                    )
+                )
+                raise ValidationError(message)
+            if value:
+                cleaned[key] = value
+            elif key in INTAKE_KEY_FIELDS:
+                raise ValidationError(
+                    self.env._("The field %(field)s is blank: send a value, or leave the field out.", field=key)
+                )
+        if cleaned.get("source") and not SOURCE_PATTERN.fullmatch(cleaned["source"]):
+            raise ValidationError(
+                self.env._(
+                    "The source %(code)s is not a code: use letters, digits and _ . : - only (e.g. webform, hotline).",
+                    code=cleaned["source"],
+                )
+            )
+        return cleaned
+
+    @api.model
+    def _service_intake_batch_keys(self, values_list):
+        """The idempotency keys (company id, source, external reference) of a batch's good requests."""
+        keys = set()
+        for values in values_list:
+            try:
+                values = self._service_intake_clean(values) if isinstance(values, dict) else {}
+            except ValidationError:
+                continue  # reported with the request
+            if values.get("external_ref"):
+                keys.add((self.env.company.id, self._service_intake_source(values), values["external_ref"]))
+        return keys
+
+    @api.model
+    def _service_intake_source(self, values):
+        """The scope of the request's external reference: the source sent, else the calling user."""
+        return values.get("source") or f"user:{self.env.uid}"
+
+    @api.model
+    def _service_intake_fingerprint(self, values):
+        """SHA-256 of the cleaned request (without its key) as canonical JSON."""
+        payload = {key: value for key, value in values.items() if key not in INTAKE_KEY_FIELDS}
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @api.model
+    def _service_intake_duplicate(self, used, ref, source, fingerprint):
+        """The result for a key already used: the same request again, or a refusal."""
+        lead_id, used_fingerprint = used
+        if used_fingerprint != fingerprint:
+            raise ValidationError(
+                self.env._(
+                    "The external reference %(ref)s of source %(code)s was already used for another request "
+                    "(inquiry %(lead)s); send a new external reference for a new request.",
+                    ref=ref,
+                    code=source,
+                    lead=lead_id,
+                )
+            )
+        return self.browse(lead_id)._service_intake_result("duplicate")
+
+    @api.model
+    def _service_intake_crash_message(self, error):
+        """What the caller of a batch learns about an unexpected error (logged in full)."""
+        detail = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+        kind = type(error).__name__
+        summary = f"{kind}: {detail}" if detail else kind
+        return self.env._(
+            "The request could not be saved because of an unexpected error (%(error)s); the other requests "
+            "are not affected. Check this request or report the error to the administrator.",
+            error=summary,
+        )
+
+    @api.model
+    def _service_intake_vals(self, values):
+        values = self._service_intake_clean(values)
         vals = {INTAKE_KEYS[key]: value for key, value in values.items() if INTAKE_KEYS[key]}
+        vals["service_intake_source"] = self._service_intake_source(values)
         vals["company_id"] = self.env.company.id
         vals["type"] = "lead" if self.env.user.has_group("crm.group_use_lead") else "opportunity"
         if not vals.get("service_occasion"):
@@ -143,6 +344,16 @@ class CrmLead(models.Model):
             email = tools.email_normalize(vals["email_from"])
             if not email:
                 raise ValidationError(self.env._("%(email)s is not a valid e-mail address.", email=vals["email_from"]))
+            # the whole address has at most 254 characters (INTAKE_MAX_LENGTHS), so has its domain
+            local, _at, domain = email.rpartition("@")
+            if len(local) > 64 or any(len(label) > 63 for label in domain.split(".")):
+                raise ValidationError(
+                    self.env._(
+                        "%(email)s is not a valid e-mail address: at most 64 characters before the @ "
+                        "and 63 between two dots after it.",
+                        email=vals["email_from"],
+                    )
+                )
             vals["email_from"] = email
         if vals.get("phone"):
             vals["phone"] = self._service_phone_e164(vals["phone"], country)
@@ -170,9 +381,18 @@ class CrmLead(models.Model):
                 )
             vals["service_level_id"] = level.id
         if vals.get("preferred_appointment"):
-            vals["preferred_appointment"] = self._service_parse_datetime(
-                vals["preferred_appointment"], "preferred_appointment"
-            )
+            # not in the past: checked with every inquiry's appointments at create
+            when = self._service_parse_datetime(vals["preferred_appointment"], "preferred_appointment")
+            if when > fields.Datetime.now() + relativedelta(years=APPOINTMENT_HORIZON_YEARS):
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s: %(value)s lies more than %(years)s years ahead.",
+                        field="preferred_appointment",
+                        value=vals["preferred_appointment"],
+                        years=APPOINTMENT_HORIZON_YEARS,
+                    )
+                )
+            vals["preferred_appointment"] = when
         if not vals.get("name"):
             vals["name"] = self._service_default_name(vals, country)
         return vals
@@ -208,7 +428,16 @@ class CrmLead(models.Model):
                     )
                 ) from error
         if parsed.tzinfo:
-            parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+            try:
+                parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+            except OverflowError as error:  # before year 1 or after 9999 in UTC
+                raise ValidationError(
+                    self.env._(
+                        "%(field)s: %(value)s is out of range; send a date and time of the coming years.",
+                        field=field_name,
+                        value=value,
+                    )
+                ) from error
         return parsed.replace(microsecond=0)
 
     @api.model
@@ -221,12 +450,6 @@ class CrmLead(models.Model):
         )
         place = " ".join(filter(None, [vals.get("zip"), vals.get("city")]))
         return " – ".join(filter(None, [occasion, equipment, place]))
-
-    @api.model
-    def _service_find_by_ref(self, ref):
-        return self.with_context(active_test=False).search(
-            [("service_external_ref", "=", ref), ("company_id", "=", self.env.company.id)], limit=1
-        )
 
     def _service_intake_result(self, status):
         self.ensure_one()

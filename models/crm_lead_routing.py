@@ -1,5 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import dataclasses
 import datetime
 import logging
 
@@ -8,10 +9,14 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..engine import routing as engine
 from ..engine.postal import normalize_postal_code
-from .crm_lead import OPEN_ROUTING_STATES
-from .service_offer import DECLINE_REASONS
+from .service_offer import OPEN_OFFER_STATES, ROUTING_WRITE
+from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
+
+# failed routings of one inquiry before it goes to review; the backstop
+# waits 2, 4, 8, 16 minutes between them
+MAX_ROUTING_ATTEMPTS = 5
 
 
 class CrmLead(models.Model):
@@ -23,61 +28,13 @@ class CrmLead(models.Model):
     # ACTIONS
     # ------------------------------------------------------------
 
-    def action_service_accept(self):
-        """The technician (or a dispatcher for them) accepts the inquiry."""
-        for lead in self:
-            lead._service_check_technician_access()
-            if lead.routing_state != "offered":
-                raise UserError(
-                    self.env._(
-                        "%(lead)s is not offered to a technician and cannot be accepted.", lead=lead.display_name
-                    )
-                )
-            now = fields.Datetime.now()
-            offer = lead._service_current_offer()
-            offer.sudo()._respond("accepted")
-            lead.sudo().write({"routing_state": "accepted", "accepted_at": now})
-            lead.sudo().message_post(
-                body=self.env._("Accepted by %(technician)s.", technician=lead.technician_id.display_name),
-                subtype_xmlid="mail.mt_note",
-            )
-        return True
+    def action_service_accept(self, offer_id=None):
+        """Accept the offer named by ``offer_id`` (or the context's ``service_offer_id``)."""
+        return self._service_named_offer(offer_id).action_accept()
 
-    def action_service_decline(self, reason, note=False):
-        """The technician declines with a reason; the inquiry is routed to the next one."""
-        if reason not in dict(DECLINE_REASONS):
-            raise ValidationError(
-                self.env._(
-                    "Unknown decline reason %(reason)s; use one of: %(reasons)s.",
-                    reason=reason,
-                    reasons=", ".join(key for key, _label in DECLINE_REASONS),
-                )
-            )
-        if reason == "other" and not (note or "").strip():
-            raise ValidationError(self.env._("Say why you decline when the reason is 'Other'."))
-        for lead in self:
-            lead._service_check_technician_access()
-            if lead.routing_state not in OPEN_ROUTING_STATES:
-                raise UserError(
-                    self.env._(
-                        "%(lead)s is not offered to a technician and cannot be declined.", lead=lead.display_name
-                    )
-                )
-            technician = lead.technician_id
-            offer = lead._service_current_offer()
-            offer.sudo()._respond("declined", decline_reason=reason, decline_note=note or False)
-            lead.sudo().write({"routing_state": "new", "technician_id": False, "accepted_at": False})
-            lead.sudo().message_post(
-                body=self.env._(
-                    "Declined by %(technician)s: %(reason)s %(note)s",
-                    technician=technician.display_name,
-                    reason=dict(DECLINE_REASONS)[reason],
-                    note=note or "",
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
-            lead.sudo()._service_route("decline")
-        return True
+    def action_service_decline(self, reason, note=False, offer_id=None):
+        """Decline the named offer with a reason; the inquiry is routed to the next technician."""
+        return self._service_named_offer(offer_id).action_decline(reason, note)
 
     def action_service_reroute(self):
         """Dispatcher: route again now, withdrawing the current offer."""
@@ -100,13 +57,15 @@ class CrmLead(models.Model):
 
     def action_service_open_decline(self):
         self.ensure_one()
+        offer = self._service_named_offer(None)
+        offer._check_answer_access()
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Decline Inquiry"),
             "res_model": "crm.lead.decline",
             "view_mode": "form",
             "target": "new",
-            "context": {"default_lead_id": self.id},
+            "context": {"default_lead_id": self.id, "default_offer_id": offer.id},
         }
 
     # ------------------------------------------------------------
@@ -121,31 +80,38 @@ class CrmLead(models.Model):
             raise AccessError(self.env._("Only service dispatchers can route inquiries by hand."))
         self.check_access("write")
 
-    def _service_check_technician_access(self):
-        """The current user acts for the lead's technician, or is a dispatcher."""
-        self.ensure_one()
-        if self._service_is_dispatcher():
-            self.check_access("write")
-            return
-        user_partner = self.env.user.partner_id
-        technician = self.technician_id
-        if not technician or (
-            user_partner != technician and user_partner.commercial_partner_id != technician.commercial_partner_id
-        ):
-            raise AccessError(self.env._("Only the technician the inquiry is offered to can answer it."))
+    def _service_named_offer(self, offer_id):
+        """The offer an answer names: an argument, else the context's ``service_offer_id`` (set by the form).
 
-    def _service_current_offer(self):
+        An answer never falls back to whatever offer is open now: by then it
+        may be another technician's.
+        """
         self.ensure_one()
-        return self.offer_ids.filtered(
-            lambda o: o.technician_id == self.technician_id and o.state in ("offered", "accepted")
-        )[:1]
+        offer_id = offer_id or self.env.context.get("service_offer_id")
+        if not offer_id:
+            raise UserError(
+                self.env._("Name the offer you answer (offer_id): %(lead)s may have moved on.", lead=self.display_name)
+            )
+        if isinstance(offer_id, bool) or not isinstance(offer_id, int):
+            raise ValidationError(self.env._("An offer is named by its id, a number."))
+        offer = self.env["service.offer"].browse(offer_id)
+        if not offer.exists() or offer.lead_id != self:
+            raise UserError(
+                self.env._("Offer %(offer)s is not an offer of %(lead)s.", offer=offer_id, lead=self.display_name)
+            )
+        return offer
 
     # ------------------------------------------------------------
     # BUSINESS: ROUTING
     # ------------------------------------------------------------
 
-    def _service_route_safely(self, trigger):
-        """Route, but never lose an inquiry to a routing error: it stays new for the backstop."""
+    def _service_route_safely(self, trigger, retry_concurrency=True):
+        """Route; a routing error never loses an inquiry: it stays new, and the backstop retries it.
+
+        Concurrency errors are not routing errors: they propagate so that the
+        request is retried on fresh data (``retry_concurrency``), or, in the
+        backstop, leave the inquiry for its next run.
+        """
         # the savepoints below flush first: an error in the caller's pending
         # writes (e.g. a duplicate external reference) is the caller's, not a
         # routing error to swallow in an aborted transaction
@@ -154,8 +120,39 @@ class CrmLead(models.Model):
             try:
                 with self.env.cr.savepoint():
                     lead._service_route(trigger)
-            except Exception:
+            except CONCURRENCY_ERRORS:
+                if retry_concurrency:
+                    raise
+                _logger.info("Routing of inquiry %s met a concurrent routing; left for the next run.", lead.id)
+            except (UserError, ValidationError) as error:
+                _logger.info("Routing of inquiry %s failed: %s", lead.id, error)
+                lead._service_routing_failed(error)
+            except Exception as error:
                 _logger.exception("Routing of inquiry %s failed; the backstop will retry it.", lead.id)
+                lead._service_routing_failed(error)
+
+    def _service_routing_failed(self, error):
+        """Count a failed routing: retry later with backoff, or hold for review after a few."""
+        self.ensure_one()
+        attempts = self.routing_attempts + 1
+        message = (error.args[0] if isinstance(error, UserError) and error.args else repr(error))[:500]
+        if attempts >= MAX_ROUTING_ATTEMPTS:
+            self._service_write_routing(
+                {
+                    "routing_attempts": attempts,
+                    "routing_error": message,
+                    "routing_retry_at": False,
+                    "routing_state": "review",
+                    "technician_id": False,
+                    "review_reason": "routing_error",
+                }
+            )
+            return
+        retry_at = fields.Datetime.now() + datetime.timedelta(minutes=2**attempts)
+        self._service_write_routing(
+            {"routing_attempts": attempts, "routing_error": message, "routing_retry_at": retry_at}
+        )
+        self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger(at=retry_at)
 
     def _service_route(self, trigger):
         """Route each inquiry: offer it to the chosen technician or hold it for review.
@@ -166,9 +163,38 @@ class CrmLead(models.Model):
         for lead in self:
             inquiry, candidates = lead._service_gather_facts()
             decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(lead))
-            lead._service_apply_decision(decision, trigger, inquiry, candidates)
+            decision, busy = lead._service_claim(decision, candidates)
+            lead._service_apply_decision(decision, trigger, inquiry, candidates, busy=busy)
             decisions[lead.id] = decision
         return decisions
+
+    def _service_claim(self, decision, candidates):
+        """(decision, busy ids): lock the chosen technician, or the next ranked one that is free.
+
+        Two routings that chose the same technician at the same moment would
+        both count its load in their own snapshot; the lock (see
+        service.technician.counter) lets one through, the other takes the
+        next in its ranking. A contract technician is waited for instead.
+        When every ranked technician is busy, the last one is waited for.
+        """
+        self.ensure_one()
+        if not decision.technician_id:
+            return decision, ()
+        Counter = self.env["service.technician.counter"]
+        capacity = {c.id: c.capacity for c in candidates}
+        if decision.chosen_by == engine.CHOSEN_CONTRACT:
+            Counter._claim(decision.technician_id, self.id, wait=True)
+            return decision, ()
+        order = [decision.technician_id] + [r.id for r in decision.ranking if r.id != decision.technician_id]
+        busy = []
+        for index, technician_id in enumerate(order):
+            locked, open_count = Counter._claim(technician_id, self.id, wait=index == len(order) - 1)
+            if locked and open_count < capacity.get(technician_id, 0):
+                if technician_id != decision.technician_id:
+                    decision = dataclasses.replace(decision, technician_id=technician_id)
+                return decision, tuple(busy)
+            busy.append(technician_id)
+        return dataclasses.replace(decision, technician_id=None, review_reason=engine.REVIEW_NO_CANDIDATE), tuple(busy)
 
     def _service_strategy(self):
         self.ensure_one()
@@ -184,7 +210,12 @@ class CrmLead(models.Model):
         # the queries below read offers, loads and areas written through the ORM
         self.env.flush_all()
         company = self.company_id or self.env.company
-        point = self.env["service.postal.code"]._locate(self.country_id, self.zip) if self.zip else None
+        Postal = self.env["service.postal.code"]
+        point = Postal._locate(self.country_id, self.zip) if self.zip else None
+        # no point: an unknown code, or a country whose data are not loaded yet (never loaded here)
+        data_loaded = bool(point) or not self.country_id or Postal._is_loaded(self.country_id)
+        if not data_loaded and "service.postal.country" in self.env:
+            self.env["service.postal.country"].sudo()._request(self.country_id)
         contract = self.contract_id if self.contract_id.state == "valid" else self.env["service.contract"]
         contract_technician = contract.technician_id
         hits = {}
@@ -212,6 +243,7 @@ class CrmLead(models.Model):
             safety_critical=self.safety_critical,
             large_account=self.partner_id.commercial_partner_id.is_large_account,
             postal_code_known=bool(point),
+            postal_data_loaded=data_loaded,
             equipment_known=not (self.equipment_received and not self.equipment_type_id),
         )
         return inquiry, candidates
@@ -236,7 +268,8 @@ class CrmLead(models.Model):
                    last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
                    last.id,
-                   p.service_rotation_credit,
+                   (SELECT sum(e.change) FROM service_rotation_entry e
+                     WHERE e.technician_id = p.id AND e.company_id = %(company)s),
                    EXISTS(SELECT 1 FROM service_offer d
                            WHERE d.lead_id = %(lead)s AND d.technician_id = p.id AND d.state = 'declined')
               FROM res_partner p
@@ -253,7 +286,7 @@ class CrmLead(models.Model):
                    ) stats ON TRUE
              WHERE p.id = ANY(%(ids)s)
             """,
-            {"ids": list(technician_ids), "lead": self.id or 0, "since": since},
+            {"ids": list(technician_ids), "lead": self.id or 0, "since": since, "company": company.id},
         )
         rows = self.env.cr.fetchall()
         candidates = [
@@ -282,62 +315,67 @@ class CrmLead(models.Model):
         ]
         return candidates, frozenset(row[0] for row in rows if row[18])
 
-    def _service_apply_decision(self, decision, trigger, inquiry, candidates, chosen_by=None):
+    def _service_apply_decision(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=()):
         """Write a decision: an offer to its technician, or the review queue; and its log."""
         self.ensure_one()
-        log = self._service_log(decision, trigger, inquiry, candidates, chosen_by=chosen_by)
+        log = self._service_log(decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy)
         if decision.technician_id:
-            self._service_offer(decision.technician_id, log)
+            self._service_offer(decision.technician_id, log, claimed=chosen_by != "dispatcher")
             self._service_pay_rotation(engine.rotation_credits(decision))
         else:
-            self.sudo().with_context(tracking_disable=True).write(
+            self._service_write_routing(
                 {
                     "routing_state": "review",
                     "technician_id": False,
+                    "offered_at": False,
+                    "accepted_at": False,
                     "review_reason": decision.review_reason,
+                    "routing_retry_at": False,
+                    "routing_error": False,
                 }
             )
         return log
 
-    def _service_offer(self, technician_id, log):
+    def _service_offer(self, technician_id, log, claimed=False):
+        """Offer the inquiry to ``technician_id``; ``claimed`` when _service_claim locked it already."""
+        # an offer withdrawn just before is closed in the database before the new one opens
+        self.env.flush_all()
+        company_id = (self.company_id or self.env.company).id
+        Counter = self.env["service.technician.counter"]
+        if not claimed:
+            Counter._claim(technician_id, self.id, wait=True)
+        Counter._count_offer(technician_id)
         now = fields.Datetime.now()
-        self.env["service.offer"].sudo().create(
+        self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
             {
                 "lead_id": self.id,
-                "company_id": self.company_id.id,
+                "company_id": company_id,
                 "technician_id": technician_id,
                 "offered_at": now,
                 "routing_log_id": log.id,
             }
         )
-        self.sudo().with_context(tracking_disable=True, service_routing_offer=True).write(
+        self._service_write_routing(
             {
                 "routing_state": "offered",
                 "technician_id": technician_id,
                 "offered_at": now,
                 "accepted_at": False,
                 "review_reason": False,
+                "routing_retry_at": False,
+                "routing_error": False,
             }
         )
 
     def _service_pay_rotation(self, changes):
-        """Apply rotation credit changes in one statement (rows in id order, as every routing locks them)."""
-        if not changes:
-            return
-        ids = sorted(changes)
-        self.env.cr.execute(
-            """UPDATE res_partner p SET service_rotation_credit = COALESCE(p.service_rotation_credit, 0) + c.change
-                 FROM unnest(%s::int[], %s::float[]) AS c(id, change)
-                WHERE p.id = c.id""",
-            (ids, [changes[i] for i in ids]),
-        )
-        self.env["res.partner"].browse(ids).invalidate_recordset(["service_rotation_credit"])
+        """Append the rotation credit changes of a decision to the ledger (no row is updated)."""
+        self.env["service.rotation.entry"]._append((self.company_id or self.env.company).id, changes)
+        self.env["res.partner"].browse(changes).invalidate_recordset(["service_rotation_credit"])
 
     def _service_withdraw_offers(self):
-        offers = self.offer_ids.filtered(lambda o: o.state in ("offered", "accepted"))
-        offers.sudo()._respond("withdrawn")
+        self.sudo().offer_ids.filtered(lambda o: o.state in OPEN_OFFER_STATES)._respond("withdrawn")
 
-    def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None):
+    def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=()):
         names = {c.id: c.name for c in candidates}
         if decision.technician_id:
             by = chosen_by or decision.chosen_by
@@ -357,9 +395,21 @@ class CrmLead(models.Model):
             ]
         if decision.contract_note and by != "contract":
             reason = f"{reason} ({decision.contract_note})"
+        if busy:
+            reason = "{} {}".format(
+                reason,
+                self.env._(
+                    "Passed over, being offered another inquiry at the same moment: %(names)s.",
+                    names=", ".join(str(names.get(tid, tid)) for tid in busy),
+                ),
+            )
+        decision_json = decision.to_json()
+        if busy:
+            decision_json["busy"] = list(busy)
         return (
             self.env["service.routing.log"]
             .sudo()
+            .with_context(service_routing_write=ROUTING_WRITE)
             .create(
                 {
                     "lead_id": self.id,
@@ -373,7 +423,7 @@ class CrmLead(models.Model):
                     "reason": reason,
                     "candidate_count": len(decision.ranking),
                     "dropped_count": len(decision.dropped),
-                    "decision": decision.to_json(),
+                    "decision": decision_json,
                     "facts": engine.facts_to_json(inquiry, candidates),
                 }
             )
@@ -381,23 +431,41 @@ class CrmLead(models.Model):
 
     @api.model
     def _cron_route_pending(self, batch_size=200):
-        """Backstop: route inquiries that are new, or held for want of a candidate."""
+        """Backstop: route inquiries left new (a failed routing, due again), or held for want of a candidate."""
         return self._route_pending(batch_size=batch_size)
 
     @api.model
     def _route_pending(self, batch_size=200):
+        self.env.flush_all()
         self.env.cr.execute(
             """SELECT id FROM crm_lead
-                WHERE active AND (routing_state = 'new'
+                WHERE active AND ((routing_state = 'new'
+                                   AND (routing_retry_at IS NULL
+                                        OR routing_retry_at <= (now() at time zone 'UTC')))
                       OR (routing_state = 'review' AND review_reason = 'no_candidate'
                           AND write_date < (now() at time zone 'UTC') - interval '1 hour'))
-                ORDER BY id
+                ORDER BY routing_retry_at NULLS FIRST, id
                 LIMIT %s
                 FOR UPDATE SKIP LOCKED""",
             (batch_size,),
         )
         leads = self.browse(row[0] for row in self.env.cr.fetchall())
-        leads._service_route_safely("cron")
+        leads._service_route_safely("cron", retry_concurrency=False)
         # a full batch may leave more: the cron runs again at once
         self.env["ir.cron"]._notify_progress(done=len(leads), remaining=int(len(leads) == batch_size))
+        return leads
+
+    @api.model
+    def _service_on_postal_data_loaded(self, country_ids):
+        """A country's postal data arrived: inquiries held for want of them are routed by the backstop."""
+        leads = self.search(
+            [
+                ("routing_state", "=", "review"),
+                ("review_reason", "=", "postal_data_missing"),
+                ("country_id", "in", list(country_ids)),
+            ]
+        )
+        if leads:
+            leads._service_write_routing({"routing_state": "new", "review_reason": False, "routing_retry_at": False})
+            self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger()
         return leads

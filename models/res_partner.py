@@ -53,9 +53,8 @@ class ResPartner(models.Model):
     service_longitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
     service_rotation_credit = fields.Float(
         "Rotation Credit",
-        readonly=True,
-        copy=False,
-        help="Offers the technician was owed by fair rotation minus the offers it got.",
+        compute="_compute_service_rotation_credit",
+        help="Offers the technician was owed by fair rotation minus the offers it got, in the current company.",
     )
     service_lead_ids = fields.One2many("crm.lead", "technician_id", "Assigned Inquiries")
     service_open_count = fields.Integer("Open Inquiries", compute="_compute_service_open_count")
@@ -70,6 +69,13 @@ class ResPartner(models.Model):
     @api.depends("is_technician", "zip", "country_id")
     def _compute_service_location(self):
         postal = self.env["service.postal.code"]
+        # the countries of technicians and companies are queued for loading, never loaded here
+        located = self.filtered("country_id")
+        referring = located.filtered("is_technician")
+        if located.filtered("is_company") - referring:
+            companies = self.env["res.company"].sudo().with_context(active_test=False)
+            referring |= companies.search([("partner_id", "in", located.ids)]).partner_id
+        self.env["service.postal.country"]._request(referring.country_id)
         for partner in self:
             point = (
                 postal._locate(partner.country_id, partner.zip)
@@ -77,6 +83,11 @@ class ResPartner(models.Model):
                 else None
             )
             partner.service_latitude, partner.service_longitude = point or (0.0, 0.0)
+
+    def _compute_service_rotation_credit(self):
+        credits = self.env["service.rotation.entry"].sudo()._credits(self.ids, self.env.company.id)
+        for partner in self:
+            partner.service_rotation_credit = credits.get(partner.id, 0.0)
 
     def _compute_service_open_count(self):
         counts = dict(
@@ -122,12 +133,25 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         if any(self._technician_profile_changes(vals) for vals in vals_list):
             self._check_technician_profile_access()
-        return super().create(vals_list)
+        partners = super().create(vals_list)
+        if any(vals.get("is_technician") for vals in vals_list):
+            self.env.registry.clear_cache()
+        return partners
 
     def write(self, vals):
+        partners = self
         if self._technician_profile_changes(vals):
             self._check_technician_profile_access()
-        return super().write(vals)
+            if not self.env.su and set(vals) <= TECHNICIAN_FIELDS and self.sudo().user_ids:
+                # base refuses changes to an internal user's contact to all but user
+                # administrators; the technician profile is the dispatcher's to keep
+                self.check_access("write")
+                partners = self.sudo()
+        result = super(ResPartner, partners).write(vals)
+        if "is_technician" in vals:
+            # record rules read who acts for a technician (res.users.service_technician_ids)
+            self.env.registry.clear_cache()
+        return result
 
     def _technician_profile_changes(self, vals):
         """Whether ``vals`` change a technician profile field of ``self`` (or set one on a new partner)."""

@@ -97,6 +97,9 @@ class ServiceArea(models.Model):
     @api.depends("kind", "base_zip", "radius_km", "country_id")
     def _compute_base(self):
         postal = self.env["service.postal.code"]
+        # the countries are queued for loading, never loaded here; a radius
+        # area is located again once its country is loaded
+        self.env["service.postal.country"]._request(self.country_id)
         for area in self:
             point = postal._locate(area.country_id, area.base_zip) if area.kind == "radius" else None
             if point and area.radius_km > 0:
@@ -147,7 +150,12 @@ class ServiceArea(models.Model):
                     raise ValidationError(self.env._("A radius area needs a base postal code."))
                 if not 0 < area.radius_km <= MAX_RADIUS_KM:
                     raise ValidationError(self.env._("The radius must be between 0 and %(max)s km.", max=MAX_RADIUS_KM))
-                if not area.base_latitude and not area.base_longitude:
+                # before its country is loaded the area waits, located after the load
+                if (
+                    not area.base_latitude
+                    and not area.base_longitude
+                    and self.env["service.postal.code"]._is_loaded(area.country_id)
+                ):
                     raise ValidationError(
                         self.env._(
                             "Postal code %(zip)s is unknown in %(country)s. Correct it, or load the "

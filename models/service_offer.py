@@ -1,6 +1,7 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 DECLINE_REASONS = [
     ("service_area", "Outside my service area"),
@@ -8,13 +9,31 @@ DECLINE_REASONS = [
     ("specialization", "Not my specialization"),
     ("other", "Other"),
 ]
+OFFER_STATES = [
+    ("offered", "Offered"),
+    ("accepted", "Accepted"),
+    ("declined", "Declined"),
+    ("withdrawn", "Withdrawn"),
+    ("cancelled", "Inquiry Closed"),
+]
+# an inquiry has at most one offer in these states (a unique index says so)
+OPEN_OFFER_STATES = ("offered", "accepted")
+DECLINE_NOTE_MAX = 2000
+# Marks the routing's own writes (context key ``service_routing_write``): a
+# context that comes from outside (RPC, import, a view) cannot hold this
+# object, so no caller can pass for the routing.
+ROUTING_WRITE = object()
 
 
 class ServiceOffer(models.Model):
     """One offer of an inquiry to one technician, and its answer.
 
-    An inquiry is offered to one technician at a time; its offers are the
-    history that acceptance rates and response times are computed from.
+    The offer is the truth of routing: an inquiry has at most one open offer
+    (offered or accepted), enforced by a unique index; accepting or declining
+    names the offer it answers, and fails cleanly once that offer is no
+    longer open. The inquiry's routing fields mirror its open offer and are
+    written only by the routing's own methods. Closed offers are the history
+    that acceptance rates and response times are computed from.
     """
 
     _name = "service.offer"
@@ -22,46 +41,169 @@ class ServiceOffer(models.Model):
     _order = "offered_at desc, id desc"
     _rec_name = "lead_id"
 
-    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="cascade", readonly=True)
+    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True)
     technician_id = fields.Many2one("res.partner", required=True, index=True, ondelete="restrict", readonly=True)
     company_id = fields.Many2one("res.company", index=True, readonly=True)
-    state = fields.Selection(
-        [
-            ("offered", "Offered"),
-            ("accepted", "Accepted"),
-            ("declined", "Declined"),
-            ("withdrawn", "Withdrawn"),
-        ],
-        required=True,
-        default="offered",
-        readonly=True,
-        index=True,
-    )
+    state = fields.Selection(OFFER_STATES, required=True, default="offered", readonly=True, index=True)
     offered_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     responded_at = fields.Datetime(readonly=True, help="When the technician accepted or declined.")
     response_hours = fields.Float("Hours to Respond", readonly=True, aggregator="avg")
     decline_reason = fields.Selection(DECLINE_REASONS, readonly=True)
     decline_note = fields.Text(readonly=True)
     routing_log_id = fields.Many2one("service.routing.log", "Routing Decision", readonly=True, ondelete="set null")
+    answered_by_id = fields.Many2one("res.users", readonly=True)
 
     def init(self):
-        # rotation reads the last offer per technician, best response the recent ones
+        # rotation reads the last offer per technician, best response the recent ones;
+        # at most one open offer per inquiry
         self.env.cr.execute(
             """CREATE INDEX IF NOT EXISTS service_offer_technician_offered_at_idx
                    ON service_offer (technician_id, offered_at DESC);
                CREATE INDEX IF NOT EXISTS service_offer_technician_id_idx
-                   ON service_offer (technician_id, id DESC)"""
+                   ON service_offer (technician_id, id DESC);
+               CREATE UNIQUE INDEX IF NOT EXISTS service_offer_lead_open_uniq
+                   ON service_offer (lead_id) WHERE state IN ('offered', 'accepted')"""
         )
 
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
+            raise UserError(self.env._("Offers are made by the routing: use Assign Technician or Route Again."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
+            raise UserError(self.env._("Offers are answered with Accept or Decline, never edited."))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(self.env._("Offers are the history of routing and cannot be deleted."))
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_accept(self):
+        """The technician (or a dispatcher for them) accepts these offers."""
+        for offer in self:
+            offer._check_answer_access()
+            offer._lock_open(("offered",), "accept")
+            lead = offer.lead_id
+            offer._respond("accepted")
+            now = fields.Datetime.now()
+            lead._service_write_routing({"routing_state": "accepted", "accepted_at": now})
+            lead.sudo().message_post(
+                body=self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name),
+                subtype_xmlid="mail.mt_note",
+            )
+        return True
+
+    def action_decline(self, reason, note=False):
+        """The technician declines with a reason; the inquiry is routed to the next one."""
+        reason, note = self._check_decline_input(reason, note)
+        for offer in self:
+            offer._check_answer_access()
+            offer._lock_open(OPEN_OFFER_STATES, "decline")
+            lead = offer.lead_id
+            offer._respond("declined", decline_reason=reason, decline_note=note or False)
+            lead._service_write_routing(
+                {"routing_state": "new", "technician_id": False, "accepted_at": False, "offered_at": False}
+            )
+            lead.sudo().message_post(
+                body=self.env._(
+                    "Declined by %(technician)s: %(reason)s %(note)s",
+                    technician=offer.technician_id.display_name,
+                    reason=dict(self._fields["decline_reason"]._description_selection(self.env))[reason],
+                    note=note or "",
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+            lead.sudo()._service_route_safely("decline")
+        return True
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _check_decline_input(self, reason, note):
+        """(reason, note) checked: a known reason code, and a note in words when the reason is 'other'."""
+        reasons = dict(DECLINE_REASONS)
+        if not isinstance(reason, str) or reason not in reasons:
+            raise ValidationError(
+                self.env._(
+                    "Unknown decline reason %(reason)s; use one of: %(reasons)s.",
+                    reason=repr(reason)[:50],
+                    reasons=", ".join(reasons),
+                )
+            )
+        if note is None or note is False:
+            note = ""
+        if not isinstance(note, str):
+            raise ValidationError(self.env._("The decline note must be text."))
+        note = note.strip()
+        if len(note) > DECLINE_NOTE_MAX:
+            raise ValidationError(
+                self.env._("The decline note is too long: at most %(max)s characters.", max=DECLINE_NOTE_MAX)
+            )
+        if any(ord(char) < 32 and char not in "\n\t\r" for char in note):
+            raise ValidationError(self.env._("The decline note contains control characters."))
+        if reason == "other" and not note:
+            raise ValidationError(self.env._("Say why you decline when the reason is 'Other'."))
+        return reason, note
+
+    def _check_answer_access(self):
+        """The current user acts for the offer's technician, or is a dispatcher."""
+        self.ensure_one()
+        lead = self.lead_id
+        if lead._service_is_dispatcher():
+            lead.check_access("write")
+            return
+        user = self.env.user
+        technician = self.sudo().technician_id
+        if user.partner_id != technician and user.partner_id.commercial_partner_id != technician:
+            raise AccessError(self.env._("Only the technician the inquiry is offered to can answer it."))
+
+    def _lock_open(self, states, verb):
+        """Lock this offer's row and check it is still open: a concurrent answer serialises here.
+
+        Under REPEATABLE READ, an offer answered by a transaction that
+        committed after this one began raises a serialization failure: the
+        request is retried on fresh data and then fails below with a clear
+        message, instead of acting on the next technician's offer.
+        """
+        self.ensure_one()
+        self.env.flush_all()
+        self.env.cr.execute("SELECT state FROM service_offer WHERE id = %s FOR UPDATE", (self.id,))
+        row = self.env.cr.fetchone()
+        state = row and row[0]
+        if state not in states:
+            labels = dict(self._fields["state"]._description_selection(self.env))
+            raise UserError(
+                self.env._(
+                    "You cannot %(verb)s the offer of %(lead)s to %(technician)s: it is %(state)s.",
+                    verb=self.env._("accept") if verb == "accept" else self.env._("decline"),
+                    lead=self.sudo().lead_id.display_name,
+                    technician=self.sudo().technician_id.display_name,
+                    state=(labels.get(state) or self.env._("gone")).lower(),
+                )
+            )
+
     def _respond(self, state, **values):
-        """Close open offers: accepted, declined or withdrawn, now."""
+        """Close open offers: accepted, declined, withdrawn or cancelled, now."""
         now = fields.Datetime.now()
         for offer in self:
-            offer.write(
+            offer.sudo().with_context(service_routing_write=ROUTING_WRITE).write(
                 {
                     "state": state,
                     "responded_at": now,
                     "response_hours": (now - offer.offered_at).total_seconds() / 3600.0,
+                    "answered_by_id": self.env.uid if state in ("accepted", "declined") else False,
                     **values,
                 }
             )

@@ -3,12 +3,14 @@
 import hashlib
 import logging
 import os
+import pathlib
 import threading
 
 from psycopg2.extras import execute_values
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.modules.module import get_module_path
 
 from ..engine.postal import lookup_key
 
@@ -21,15 +23,23 @@ except ImportError:  # pragma: no cover - declared in external_dependencies
 
 GEONAMES_PARAM = "crm_service_routing.geonames_dir"
 GEONAMES_CONFIG_OPTION = "geonames_data_dir"
+GEONAMES_DOWNLOAD_URL = "https://download.geonames.org/export/zip/"
 # pgeocode keeps its source and cache locations in module globals
 _PGEOCODE_LOCK = threading.Lock()
+
+
+def shipped_geonames_dir():
+    """The GeoNames sample shipped with the addon (``data/geonames``)."""
+    return os.path.join(get_module_path("crm_service_routing"), "data", "geonames")
 
 
 class ServicePostalCode(models.Model):
     """GeoNames centroid of one postal code, loaded once per country.
 
-    Lookups are an indexed query on (country, code); pandas only runs when a
-    country is loaded.
+    Lookups are an indexed query on (country, code) and never load anything:
+    a country whose data are missing is queued (``service.postal.country``)
+    and loaded by the loader cron or a manager's button. pandas only runs
+    when a country is loaded.
     """
 
     _name = "service.postal.code"
@@ -53,6 +63,31 @@ class ServicePostalCode(models.Model):
             record.display_name = f"{record.country_id.code} {record.name} {record.place_name or ''}".strip()
 
     # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    @api.model
+    def action_load_postal_data(self):
+        """Load now the countries of the companies, technicians and service
+        areas, and (again) every country that has a status already."""
+        if not self.env.user.has_group("crm_service_routing.group_service_manager"):
+            raise UserError(self.env._("Only service managers can load postal data."))
+        Status = self.env["service.postal.country"].sudo()
+        countries = self.env.companies.country_id
+        self.env["res.partner"].flush_model(["is_technician", "country_id"])
+        self.env["service.area"].flush_model(["country_id", "active"])
+        self.env.cr.execute(
+            """
+            SELECT country_id FROM res_partner WHERE is_technician AND country_id IS NOT NULL
+             UNION
+            SELECT country_id FROM service_area WHERE active
+            """
+        )
+        countries |= self.env["res.country"].browse(row[0] for row in self.env.cr.fetchall())
+        Status._ensure(countries)
+        return Status.search([("country_id", "!=", False)])._load_and_notify()
+
+    # ------------------------------------------------------------
     # LOOKUP
     # ------------------------------------------------------------
 
@@ -60,77 +95,100 @@ class ServicePostalCode(models.Model):
     def _locate(self, country, code):
         """(latitude, longitude) of ``code`` in ``country`` (a res.country), or None.
 
-        Loads the country's data on first use. An unknown code gives None:
-        it is reported by the caller, never guessed.
+        Never loads data: when the country has no postal-data status yet, it
+        is queued for the loader and the code is unknown for now. An unknown
+        code gives None: it is reported by the caller, never guessed.
         """
         if not country or not code:
             return None
-        key = lookup_key(country.code, code)
-        for attempt in range(2):
-            self.env.cr.execute(
-                "SELECT latitude, longitude FROM service_postal_code WHERE country_id = %s AND name = %s",
-                (country.id, key),
-            )
-            row = self.env.cr.fetchone()
-            if row or attempt or self._is_loaded(country):
-                break
-            self._load_countries([country.code], raise_if_missing=False)
-        return tuple(row) if row else None
+        self.env.cr.execute(
+            "SELECT latitude, longitude FROM service_postal_code WHERE country_id = %s AND name = %s",
+            (country.id, lookup_key(country.code, code)),
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            return tuple(row)
+        Status = self.env["service.postal.country"]
+        if not Status._state_of(country):
+            Status._request(country)
+        return None
 
     @api.model
     def _is_loaded(self, country):
-        self.env.cr.execute("SELECT 1 FROM service_postal_code WHERE country_id = %s LIMIT 1", (country.id,))
-        return bool(self.env.cr.fetchone())
+        """Whether ``country``'s postal data are loaded (one indexed query)."""
+        return bool(country) and self.env["service.postal.country"]._state_of(country) == "loaded"
 
     # ------------------------------------------------------------
     # LOADING
     # ------------------------------------------------------------
 
     @api.model
-    def _geonames_dir(self):
-        """Where the raw GeoNames files (``<CC>.txt``) are read from, if not the web.
+    def _geonames_source(self, parameter=None):
+        """(folder, origin) the raw GeoNames files (``<CC>.txt``) are read from.
 
-        The system parameter wins over the server option ``geonames_data_dir``.
+        The system parameter (or ``parameter``, a value for it that is not
+        saved yet) wins over the server option ``geonames_data_dir``; without
+        either, the sample shipped with the addon. Never the web.
         """
-        path = self.env["ir.config_parameter"].sudo().get_param(GEONAMES_PARAM) or tools.config.get(
-            GEONAMES_CONFIG_OPTION
-        )
-        return os.path.abspath(os.path.expanduser(path)) if path else None
+        path = self.env["ir.config_parameter"].sudo().get_param(GEONAMES_PARAM) if parameter is None else parameter
+        origin = "parameter"
+        if not path:
+            path, origin = tools.config.get(GEONAMES_CONFIG_OPTION), "option"
+        if not path:
+            path, origin = shipped_geonames_dir(), "shipped"
+        return os.path.abspath(os.path.expanduser(path)), origin
+
+    @api.model
+    def _geonames_dir(self):
+        return self._geonames_source()[0]
 
     @api.model
     def _read_geonames(self, country_code):
         """[(postal code, place, latitude, longitude)] for a country, through pgeocode."""
         if pgeocode is None:
-            raise UserError(self.env._("The Python library pgeocode is not installed."))
-        source = self._geonames_dir()
+            raise UserError(self.env._("The Python library pgeocode is not installed on the server."))
+        source, origin = self._geonames_source()
+        raw = os.path.join(source, f"{country_code}.txt")
+        if not os.path.isfile(raw):
+            if origin == "shipped":
+                hint = self.env._(
+                    "The sample shipped with the addon covers a few countries only. Download "
+                    "%(country)s.zip from %(url)s, unzip %(country)s.txt into a folder the server can "
+                    "read, name that folder in Settings > CRM > Service Routing > GeoNames Data Folder "
+                    "(or the server option geonames_data_dir), then load the country again.",
+                    country=country_code,
+                    url=GEONAMES_DOWNLOAD_URL,
+                )
+            else:
+                hint = self.env._(
+                    "Download %(country)s.zip from %(url)s, unzip %(country)s.txt into that folder, "
+                    "then load the country again.",
+                    country=country_code,
+                    url=GEONAMES_DOWNLOAD_URL,
+                )
+            raise UserError(
+                self.env._("No GeoNames file for %(country)s in %(path)s.", country=country_code, path=source)
+                + " "
+                + hint
+            )
+        # pgeocode caches what it parsed: one cache per file version
+        stat = os.stat(raw)
         cache = os.path.join(
             tools.config["data_dir"],
             "pgeocode",
-            hashlib.sha1((source or "web").encode()).hexdigest()[:12],
+            hashlib.sha1(f"{raw}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12],
         )
         with _PGEOCODE_LOCK:
             saved = pgeocode.STORAGE_DIR, pgeocode.DOWNLOAD_URL
             try:
                 pgeocode.STORAGE_DIR = cache
-                if source:
-                    raw = os.path.join(source, f"{country_code}.txt")
-                    if not os.path.isfile(raw):
-                        raise UserError(
-                            self.env._(
-                                "No GeoNames file for %(country)s in %(path)s.",
-                                country=country_code,
-                                path=source,
-                            )
-                        )
-                    pgeocode.DOWNLOAD_URL = ["file://" + raw]
+                pgeocode.DOWNLOAD_URL = [pathlib.Path(raw).as_uri()]
                 frame = pgeocode.Nominatim(country_code)._data_frame
-            except UserError:
-                raise
             except Exception as error:
                 raise UserError(
                     self.env._(
-                        "Postal data for %(country)s could not be loaded: %(error)s",
-                        country=country_code,
+                        "The GeoNames file %(path)s could not be read: %(error)s",
+                        path=raw,
                         error=error,
                     )
                 ) from error
@@ -149,56 +207,41 @@ class ServicePostalCode(models.Model):
         ]
 
     @api.model
+    def _replace_country(self, country):
+        """Replace the centroids of ``country`` by those of its GeoNames file; the count.
+
+        Raises UserError, leaving the rows in place, when the file cannot be read.
+        Callers hold the country's status row lock (``service.postal.country._load``).
+        """
+        rows = self._read_geonames(country.code)
+        self.env.cr.execute("DELETE FROM service_postal_code WHERE country_id = %s", (country.id,))
+        execute_values(
+            self.env.cr._obj,
+            """INSERT INTO service_postal_code
+                   (country_id, name, place_name, latitude, longitude,
+                    create_uid, write_uid, create_date, write_date)
+               VALUES %s""",
+            [(country.id, code_, place, lat, lon, self.env.uid, self.env.uid) for code_, place, lat, lon in rows],
+            template="(%s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')",
+            page_size=2000,
+        )
+        self.invalidate_model()
+        _logger.info("Loaded %d postal codes for %s", len(rows), country.code)
+        return len(rows)
+
+    @api.model
     def _load_countries(self, country_codes, raise_if_missing=True):
-        """Load (or reload) the centroids of the given countries. Returns {code: count}."""
-        result = {}
+        """Load (or reload) the centroids of the given countries now. Returns {code: count}.
+
+        For the demo data, tests and scripts; a country that cannot be loaded
+        raises, or with ``raise_if_missing=False`` counts 0 and is marked failed.
+        """
+        countries = self.env["res.country"]
         for code in country_codes:
             country = self.env["res.country"].search([("code", "=", code.upper())], limit=1)
             if not country:
                 raise UserError(self.env._("Unknown country code %(code)s.", code=code))
-            # one loader per country at a time; the others wait, then see it loaded
-            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (7316, country.id))
-            try:
-                rows = self._read_geonames(country.code)
-            except UserError as error:
-                if raise_if_missing:
-                    raise
-                _logger.info("Postal data for %s not loaded: %s", country.code, error)
-                result[country.code] = 0
-                continue
-            self.env.cr.execute("DELETE FROM service_postal_code WHERE country_id = %s", (country.id,))
-            execute_values(
-                self.env.cr._obj,
-                """INSERT INTO service_postal_code
-                       (country_id, name, place_name, latitude, longitude,
-                        create_uid, write_uid, create_date, write_date)
-                   VALUES %s""",
-                [(country.id, code_, place, lat, lon, self.env.uid, self.env.uid) for code_, place, lat, lon in rows],
-                template="(%s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')",
-                page_size=2000,
-            )
-            self.env.invalidate_all()
-            result[country.code] = len(rows)
-            _logger.info("Loaded %d postal codes for %s", len(rows), country.code)
-        return result
-
-    @api.model
-    def action_load_postal_data(self):
-        """Load the countries of the companies, technicians and service areas."""
-        if not self.env.user.has_group("crm_service_routing.group_service_manager"):
-            raise UserError(self.env._("Only service managers can load postal data."))
-        codes = set(self.env.companies.country_id.mapped("code"))
-        self.env.cr.execute("SELECT DISTINCT country_id FROM service_area WHERE active")
-        codes |= set(self.env["res.country"].browse(row[0] for row in self.env.cr.fetchall()).mapped("code"))
-        result = self.sudo()._load_countries(sorted(code for code in codes if code), raise_if_missing=False)
-        message = ", ".join(f"{code}: {count}" for code, count in sorted(result.items())) or self.env._("nothing")
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Postal data loaded"),
-                "message": message,
-                "type": "success" if all(result.values()) else "warning",
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+            countries |= country
+        Status = self.env["service.postal.country"].sudo()
+        loaded = Status._ensure(countries)._load(raise_errors=raise_if_missing)
+        return {country.code: loaded.get(country.code) or 0 for country in countries}

@@ -3,8 +3,10 @@
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from .service_level import STRATEGY_SELECTION
+from .service_offer import ROUTING_WRITE
 
 TRIGGERS = [
     ("create", "Inquiry created"),
@@ -14,6 +16,7 @@ TRIGGERS = [
     ("cron", "Scheduled backstop"),
     ("escalation", "Escalation"),
     ("rerun", "Re-run"),
+    ("reopen", "Reopened"),
 ]
 OUTCOMES = [
     ("offered", "Offered"),
@@ -23,9 +26,12 @@ REVIEW_REASONS = [
     ("safety_critical", "Safety-critical equipment"),
     ("large_account", "Large account"),
     ("unknown_postal_code", "Unknown postal code"),
+    ("postal_data_missing", "Postal data not loaded"),
     ("unknown_equipment", "Unknown equipment"),
     ("no_candidate", "No eligible technician"),
     ("manual", "Held by a dispatcher"),
+    ("copy", "Copy of another inquiry"),
+    ("routing_error", "Routing error"),
 ]
 
 
@@ -42,7 +48,7 @@ class ServiceRoutingLog(models.Model):
     _description = "Routing Decision"
     _order = "id desc"
 
-    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="cascade", readonly=True)
+    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True)
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True)
     outcome = fields.Selection(OUTCOMES, required=True, readonly=True)
@@ -56,10 +62,16 @@ class ServiceRoutingLog(models.Model):
     reason = fields.Char(readonly=True, help="The decision in a sentence.")
     candidate_count = fields.Integer("Eligible", readonly=True)
     dropped_count = fields.Integer("Dropped", readonly=True)
-    decision = fields.Json(readonly=True)
-    facts = fields.Json(readonly=True)
+    # the engine's output and input: they name competing technicians, for dispatchers only
+    decision = fields.Json(readonly=True, groups="crm_service_routing.group_service_dispatcher")
+    facts = fields.Json(readonly=True, groups="crm_service_routing.group_service_dispatcher")
     user_id = fields.Many2one("res.users", "By", readonly=True, default=lambda self: self.env.uid)
-    candidates_html = fields.Html("Candidates", compute="_compute_candidates_html", sanitize=False)
+    candidates_html = fields.Html(
+        "Candidates",
+        compute="_compute_candidates_html",
+        sanitize=False,
+        groups="crm_service_routing.group_service_dispatcher",
+    )
 
     @api.depends("decision")
     def _compute_candidates_html(self):
@@ -103,6 +115,29 @@ class ServiceRoutingLog(models.Model):
                 "<th>#</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
             ) % (self.env._("Technician"), self.env._("Result"), self.env._("Detail"), body)
 
+    # ------------------------------------------------------------
+    # CRUD: append-only
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
+            raise UserError(self.env._("Routing decisions are written by the routing only."))
+        for vals in vals_list:
+            for key in ("decision", "facts"):
+                if key in vals:
+                    vals[key] = _json_without_nulls(vals[key])
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
+            raise UserError(self.env._("Routing decisions are an audit trail: they cannot be changed."))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(self.env._("Routing decisions are an audit trail: they cannot be deleted."))
+
     @api.model
     def _rule_label(self, rule):
         """The name of a routing rule (see engine.routing.RULES), for people."""
@@ -117,3 +152,12 @@ class ServiceRoutingLog(models.Model):
             "capacity": self.env._("Capacity"),
             "declined": self.env._("Declined before"),
         }.get(rule, rule)
+
+
+def _json_without_nulls(value):
+    """``value`` without null members, so that XML-RPC (which has no null) can read it back."""
+    if isinstance(value, dict):
+        return {key: _json_without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [_json_without_nulls(item) for item in value if item is not None]
+    return value

@@ -1,21 +1,25 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
 import os
+from contextlib import contextmanager
 
-from odoo import tools
+from odoo import fields
 from odoo.modules.module import get_module_path
 from odoo.tests import TransactionCase, new_test_user
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
 
+def in_days(days, hour=9, minute=30):
+    """A naive datetime ``days`` from now at a whole minute."""
+    when = fields.Datetime.now() + datetime.timedelta(days=days)
+    return when.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
 def geonames_dir():
-    """The offline GeoNames files: the server option, else ../shared beside the checkout."""
-    configured = tools.config.get("geonames_data_dir")
-    if configured and os.path.isdir(configured):
-        return configured
-    here = os.path.realpath(get_module_path("crm_service_routing"))
-    return os.path.normpath(os.path.join(here, "..", "shared", "data", "geonames"))
+    """The GeoNames sample shipped with the addon (data/geonames): the tests run from the repository alone."""
+    return os.path.join(get_module_path("crm_service_routing"), "data", "geonames")
 
 
 class ServiceRoutingCase(TransactionCase):
@@ -30,6 +34,11 @@ class ServiceRoutingCase(TransactionCase):
             context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, mail_create_nolog=True)
         )
         cls.env["ir.config_parameter"].sudo().set_param("crm_service_routing.geonames_dir", geonames_dir())
+        # on a database with demo data, its technicians and installed base stay out of the way
+        cls.env["service.area"].search([]).write({"active": False})
+        cls.env["res.partner"].search([("is_technician", "=", True)]).write({"is_technician": False})
+        for record in cls.env["service.equipment.type"].with_context(active_test=False).search([]):
+            record.code = f"DEMO-{record.id}"
         cls.de = cls.env.ref("base.de")
         cls.at = cls.env.ref("base.at")
         cls.company = cls.env.company
@@ -113,6 +122,13 @@ class ServiceRoutingCase(TransactionCase):
                 "country_id": cls.de.id,
             }
         )
+
+    @contextmanager
+    def assertRaisesMessage(self, exception, pattern):
+        """Odoo's assertRaises (rolled back to a savepoint) on an error whose message matches ``pattern``."""
+        with self.assertRaises(exception) as catcher:
+            yield catcher
+        self.assertRegex(str(catcher.exception), pattern)
 
     @classmethod
     def _make_technician(cls, name, zip_code, areas, types, levels, **values):

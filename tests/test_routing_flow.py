@@ -85,7 +85,7 @@ class TestRoutingFlow(ServiceRoutingCase):
         first = self._create_inquiry()
         self.assertEqual(first.technician_id, self.tech_anna)
         self.assertEqual(self._create_inquiry().routing_state, "review", "Anna is at capacity")
-        first.action_service_accept()
+        first.action_service_accept(offer_id=first.service_offer_id.id)
         first.action_set_won()
         self.assertEqual(self.tech_anna.service_open_count, 0)
         self.assertEqual(self._create_inquiry().technician_id, self.tech_anna, "a won inquiry is no longer open")
@@ -135,11 +135,11 @@ class TestRoutingFlow(ServiceRoutingCase):
         for _i in range(2):
             lead = self._create_inquiry()
             while lead.technician_id == self.tech_anna:
-                lead.action_service_accept()
+                lead.action_service_accept(offer_id=lead.service_offer_id.id)
                 lead = self._create_inquiry()
-            lead.action_service_decline("capacity")
+            lead.action_service_decline("capacity", offer_id=lead.service_offer_id.id)
             if lead.technician_id == self.tech_anna:
-                lead.action_service_accept()
+                lead.action_service_accept(offer_id=lead.service_offer_id.id)
         self.level_standard.routing_strategy = "best_response"
         self.assertEqual(self._create_inquiry().technician_id, self.tech_anna)
         detail = {row["id"]: row["detail"] for row in self._create_inquiry().routing_log_ids.decision["ranking"]}
@@ -167,7 +167,7 @@ class TestRoutingFlow(ServiceRoutingCase):
         lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_pv.id)
         self.assertEqual(lead.technician_id, self.tech_bernd)
         with self.assertRaises(AccessError):
-            lead.with_user(self.user_salesman).action_service_accept()
+            lead.with_user(self.user_salesman).action_service_accept(offer_id=lead.service_offer_id.id)
         # a contact of the service-partner company acts for it
         contact = self.env["res.partner"].create({"name": "Bernd's fitter", "parent_id": self.tech_bernd.id})
         fitter = self.env["res.users"].create(
@@ -178,22 +178,22 @@ class TestRoutingFlow(ServiceRoutingCase):
                 "groups_id": [(6, 0, [self.ref("sales_team.group_sale_salesman")])],
             }
         )
-        lead.with_user(fitter).sudo(False).action_service_accept()
+        lead.with_user(fitter).sudo(False).action_service_accept(offer_id=lead.service_offer_id.id)
         self.assertEqual(lead.routing_state, "accepted")
         self.assertTrue(lead.accepted_at)
         self.assertEqual(lead.offer_ids.state, "accepted")
         self.assertTrue(lead.offer_ids.responded_at)
         with self.assertRaises(UserError):
-            lead.action_service_accept()
+            lead.action_service_accept(offer_id=lead.service_offer_id.id)
 
     def test_decline_routes_on(self):
         lead = self._create_inquiry(zip="81675")
         first = lead.technician_id
         with self.assertRaises(ValidationError):
-            lead.action_service_decline("other")
+            lead.action_service_decline("other", offer_id=lead.service_offer_id.id)
         with self.assertRaises(ValidationError):
-            lead.action_service_decline("bored")
-        lead.action_service_decline("capacity")
+            lead.action_service_decline("bored", offer_id=lead.service_offer_id.id)
+        lead.action_service_decline("capacity", offer_id=lead.service_offer_id.id)
         second = lead.technician_id
         self.assertTrue(second)
         self.assertNotEqual(first, second)
@@ -202,9 +202,9 @@ class TestRoutingFlow(ServiceRoutingCase):
         declined = lead.offer_ids.filtered(lambda o: o.state == "declined")
         self.assertEqual((declined.technician_id, declined.decline_reason), (first, "capacity"))
         self.assertEqual(lead.routing_log_ids[0].trigger, "decline")
-        lead.action_service_decline("other", "Customer wants a weekend slot")
+        lead.action_service_decline("other", "Customer wants a weekend slot", offer_id=lead.service_offer_id.id)
         self.assertEqual(lead.routing_state, "offered")
-        lead.action_service_decline("specialization")
+        lead.action_service_decline("specialization", offer_id=lead.service_offer_id.id)
         self.assertEqual(lead.routing_state, "review", "all three technicians of 81675 declined")
         self.assertEqual(len(lead.declined_technician_ids), 3)
         self.assertEqual(lead.review_reason, "no_candidate")
@@ -306,10 +306,17 @@ class TestRoutingFlow(ServiceRoutingCase):
         wizard = (
             self.env["crm.lead.decline"]
             .with_user(user)
-            .create({"lead_id": lead.id, "reason": "specialization", "note": "No PV fitter free"})
+            .create(
+                {
+                    "lead_id": lead.id,
+                    "offer_id": lead.service_offer_id.id,
+                    "reason": "specialization",
+                    "note": "No PV fitter free",
+                }
+            )
         )
         wizard.action_decline()
         self.assertNotEqual(lead.technician_id, self.tech_bernd)
         self.assertEqual(lead.offer_ids.filtered(lambda o: o.state == "declined").decline_note, "No PV fitter free")
         with self.assertRaises(AccessError):
-            lead.with_user(user).action_service_accept()
+            lead.with_user(user).action_service_accept(offer_id=lead.service_offer_id.id)

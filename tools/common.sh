@@ -6,7 +6,9 @@ set -euo pipefail
 ADDON=crm_service_routing
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${SERVICE_ROUTING_WORKDIR:-${XDG_CACHE_HOME:-$HOME/.cache}/$ADDON}
-GEONAMES_DIR=${GEONAMES_DIR:-$REPO/../shared/data/geonames}
+# GeoNames folder for the server option geonames_data_dir; empty: the sample
+# shipped in data/geonames (enough for the demo and the tests)
+GEONAMES_DIR=${GEONAMES_DIR:-}
 mkdir -p "$WORK/addons"
 
 die() { echo "error: $*" >&2; exit 2; }
@@ -78,8 +80,10 @@ http_port = ${HTTP_PORT:-8069}
 without_demo = False
 max_cron_threads = 1
 log_level = info
-geonames_data_dir = $GEONAMES_DIR
 CONF
+    if [ -n "$GEONAMES_DIR" ]; then
+        echo "geonames_data_dir = $GEONAMES_DIR" >> "$conf"
+    fi
 }
 
 odoo_bin() {

@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh database: installs the addon without
-# demo data, then runs the tests with pytest-odoo. Extra arguments go to pytest.
-#   tools/test.sh [-k expression] ...
+# demo data (with it: --demo), then runs the tests with pytest-odoo. Extra
+# arguments go to pytest.
+#   tools/test.sh [--demo] [-k expression] ...
 source "$(dirname "$0")/common.sh"
-DB=${TEST_DB:-${ADDON}_test}
+DEMO=0
+if [ "${1:-}" = "--demo" ]; then
+    DEMO=1
+    shift
+fi
+DB=${TEST_DB:-${ADDON}_test$([ "$DEMO" = 1 ] && echo _demo)}
 check_odoo
 python3 -c "import pytest_odoo" 2>/dev/null || die "missing pytest-odoo: pip install -r $REPO/requirements-test.txt"
 check_postgres
 prepare_addons copy
-CONF="$WORK/test.conf"
+CONF="$WORK/test-$DB.conf"
 write_config "$CONF" "$DB"
-LOG="$WORK/test-install.log"
+LOG="$WORK/test-$DB-install.log"
 dropdb --if-exists --force "$DB"
-echo "Installing $ADDON without demo data into a fresh database $DB ..."
-if ! odoo_bin -c "$CONF" -d "$DB" -i "$ADDON" --without-demo=all --stop-after-init --log-level=warn >"$LOG" 2>&1; then
+if [ "$DEMO" = 1 ]; then
+    echo "Installing $ADDON with demo data into a fresh database $DB ..."
+    DEMO_FLAG=()
+else
+    echo "Installing $ADDON without demo data into a fresh database $DB ..."
+    DEMO_FLAG=(--without-demo=all)
+fi
+if ! odoo_bin -c "$CONF" -d "$DB" -i "$ADDON" "${DEMO_FLAG[@]}" --stop-after-init --log-level=warn >"$LOG" 2>&1; then
     cat "$LOG"; die "installation failed"
 fi
 if grep -E " (WARNING|ERROR|CRITICAL) " "$LOG"; then

@@ -12,11 +12,26 @@ class CrmLeadDecline(models.TransientModel):
     _description = "Decline an Inquiry"
 
     lead_id = fields.Many2one("crm.lead", required=True, readonly=True, ondelete="cascade")
-    technician_id = fields.Many2one(related="lead_id.technician_id")
+    offer_id = fields.Many2one("service.offer", required=True, readonly=True, ondelete="cascade")
+    technician_id = fields.Many2one(related="offer_id.technician_id")
     reason = fields.Selection(DECLINE_REASONS, required=True)
     note = fields.Text()
 
     def action_decline(self):
         self.ensure_one()
-        self.lead_id.action_service_decline(self.reason, self.note)
-        return {"type": "ir.actions.act_window_close"}
+        lead = self.lead_id
+        lead.action_service_decline(self.reason, self.note, offer_id=self.offer_id.id)
+        if lead.has_access("read"):
+            return {"type": "ir.actions.act_window_close"}
+        # the inquiry went on to another technician: its user sees it no more
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm_service_routing.crm_lead_action_service")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Declined"),
+                "message": self.env._("%(lead)s goes to another technician.", lead=lead.sudo().display_name),
+                "type": "success",
+                "next": action,
+            },
+        }
