@@ -20,6 +20,9 @@
         "security/service_intake_key_rules.xml",
         "data/service_level_data.xml",
         "data/ir_cron_data.xml",
+        "data/service_escalation_data.xml",
+        "data/mail_template_data.xml",
+        "data/ir_cron_escalation_data.xml",
         "views/service_equipment_type_views.xml",
         "views/service_level_views.xml",
         "views/service_contract_views.xml",
@@ -35,6 +38,7 @@
         "wizard/crm_lead_decline_views.xml",
         "wizard/service_routing_replay_views.xml",
         "views/crm_service_routing_menus.xml",
+        "views/service_escalation_views.xml",
     ],
     "demo": [
         "demo/service_demo.xml",

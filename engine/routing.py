@@ -55,6 +55,8 @@ REVIEW_UNKNOWN_POSTAL_CODE = "unknown_postal_code"
 REVIEW_POSTAL_DATA_MISSING = "postal_data_missing"
 REVIEW_UNKNOWN_EQUIPMENT = "unknown_equipment"
 REVIEW_NO_CANDIDATE = "no_candidate"
+# a serial number or contract the caller's data do not confirm (see crm_lead_matching.py)
+REVIEW_MATCH_TO_CONFIRM = "match_to_confirm"
 
 # How a choice was made.
 CHOSEN_CONTRACT = "contract"
@@ -86,6 +88,8 @@ class Inquiry:
     # False when the country's postal data are not loaded yet: the code may be fine
     postal_data_loaded: bool = True
     equipment_known: bool = True
+    # the caller named a serial number or contract its data do not confirm
+    match_to_confirm: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +181,8 @@ def review_reason(inquiry):
     """Why the inquiry must go to a dispatcher before any technician, if it must."""
     if inquiry.safety_critical:
         return REVIEW_SAFETY
+    if inquiry.match_to_confirm:
+        return REVIEW_MATCH_TO_CONFIRM
     if inquiry.large_account:
         return REVIEW_LARGE_ACCOUNT
     if not inquiry.equipment_known:

@@ -21,3 +21,7 @@ from . import crm_lead
 from . import crm_lead_matching
 from . import crm_lead_intake
 from . import crm_lead_routing
+from . import service_escalation_stage
+from . import service_level_escalation
+from . import service_offer_escalation
+from . import crm_lead_escalation

@@ -68,7 +68,7 @@ class CrmLead(models.Model):
     service_occasion = fields.Selection(
         SERVICE_OCCASIONS, tracking=True, index="btree_not_null", help="Set on service inquiries only."
     )
-    equipment_type_id = fields.Many2one("service.equipment.type", tracking=True)
+    equipment_type_id = fields.Many2one("service.equipment.type", tracking=True, check_company=True)
     equipment_received = fields.Char(
         "Equipment (as received)",
         readonly=True,
@@ -76,9 +76,11 @@ class CrmLead(models.Model):
     )
     serial_number = fields.Char(index="btree_not_null", tracking=True)
     contract_ref = fields.Char("Contract Reference", help="As given by the customer or the integration.")
-    contract_id = fields.Many2one("service.contract", index="btree_not_null", tracking=True)
-    equipment_id = fields.Many2one("service.equipment", "Installed Equipment", index="btree_not_null", tracking=True)
-    service_level_id = fields.Many2one("service.level", "SLA Tier", tracking=True)
+    contract_id = fields.Many2one("service.contract", index="btree_not_null", tracking=True, check_company=True)
+    equipment_id = fields.Many2one(
+        "service.equipment", "Installed Equipment", index="btree_not_null", tracking=True, check_company=True
+    )
+    service_level_id = fields.Many2one("service.level", "SLA Tier", tracking=True, check_company=True)
     preferred_appointment = fields.Datetime()
     agreed_appointment = fields.Datetime(tracking=True)
     customer_kind = fields.Selection(
@@ -91,6 +93,17 @@ class CrmLead(models.Model):
         "a dispatcher may correct it.",
     )
     match_method = fields.Selection(MATCH_METHODS, "Matched By", readonly=True)
+    # a serial number or contract the request named but whose owner its data
+    # (postal code, e-mail) do not confirm: nothing is linked, a dispatcher decides
+    match_to_confirm = fields.Boolean(
+        "Match to Confirm",
+        copy=False,
+        readonly=True,
+        help="The request named a serial number or contract that its postal code and e-mail do not confirm: "
+        "nothing was linked; a dispatcher confirms the suggested match or leaves it.",
+    )
+    suggested_contract_id = fields.Many2one("service.contract", copy=False, readonly=True, check_company=True)
+    suggested_equipment_id = fields.Many2one("service.equipment", copy=False, readonly=True, check_company=True)
     safety_critical = fields.Boolean(compute="_compute_safety_critical", store=True)
     service_history = fields.Text(help="Earlier inquiries of this customer and equipment, filled at intake.")
     service_external_ref = fields.Char(
@@ -118,6 +131,7 @@ class CrmLead(models.Model):
         copy=False,
         index="btree_not_null",
         tracking=True,
+        check_company=True,
         domain="[('is_technician', '=', True)]",
     )
     offered_at = fields.Datetime(copy=False, readonly=True)
@@ -159,7 +173,7 @@ class CrmLead(models.Model):
         )
         return res
 
-    @api.depends("service_occasion", "partner_id", "contract_id", "equipment_id")
+    @api.depends("service_occasion", "partner_id", "contract_id", "equipment_id", "company_id")
     def _compute_customer_kind(self):
         for lead in self:
             if not lead.service_occasion:
@@ -167,7 +181,8 @@ class CrmLead(models.Model):
             elif lead.contract_id or lead.equipment_id:
                 lead.customer_kind = "existing"
             else:
-                lead.customer_kind = "existing" if lead._service_has_installed_base(lead.partner_id) else "new"
+                installed = lead._service_has_installed_base(lead.partner_id, lead.company_id.id)
+                lead.customer_kind = "existing" if installed else "new"
 
     @api.depends("equipment_type_id.is_safety_critical")
     def _compute_safety_critical(self):

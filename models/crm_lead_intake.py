@@ -77,6 +77,9 @@ SOURCE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
 INTAKE_KEY_FIELDS = ("external_ref", "source")
 # The most requests one submit_service_requests() call takes.
 INTAKE_BATCH_LIMIT = 200
+# Review reasons that describe the matched customer rather than the request:
+# the caller is told ``review`` only.
+INTAKE_HIDDEN_REVIEW_REASONS = frozenset({"large_account"})
 # How far ahead a preferred appointment may lie.
 APPOINTMENT_HORIZON_YEARS = 5
 
@@ -108,8 +111,11 @@ class CrmLead(models.Model):
         """Create (and route) one service inquiry from an integration.
 
         ``values`` uses the keys of ``INTAKE_KEYS`` (see README). Returns a
-        dict: id, status (``created`` or ``duplicate``), customer, customer
-        kind, routing state, technician, review reason. Raises ValidationError
+        dict: id, status (``created`` or ``duplicate``), the caller's external
+        reference, routing state and, when held for review, its reason: never
+        what the inquiry was matched to (see :meth:`_service_intake_result`).
+        A serial number or contract links its customer only when the
+        request's postal code or e-mail confirm it. Raises ValidationError
         with a specific message on bad input; nothing is saved then.
 
         ``external_ref`` is an idempotency key, unique per company and
@@ -126,7 +132,7 @@ class CrmLead(models.Model):
         values = self._service_intake_clean(values)
         ref = values.get("external_ref")
         if not ref:
-            return self.create(self._service_intake_vals(values))._service_intake_result("created")
+            return self._service_intake_create(self._service_intake_vals(values))._service_intake_result("created")
         Key = self.env["service.intake.key"]
         company_id, source = self.env.company.id, self._service_intake_source(values)
         fingerprint = self._service_intake_fingerprint(values)
@@ -139,7 +145,7 @@ class CrmLead(models.Model):
         key_id = Key._reserve(company_id, source, ref, fingerprint)
         if not key_id:  # taken since the look-up, and visible: by this transaction
             return self._service_intake_duplicate(Key._lookup(company_id, source, ref), ref, source, fingerprint)
-        lead = self.create(vals)
+        lead = self._service_intake_create(vals)
         Key._attach(key_id, lead.id)
         return lead._service_intake_result("created")
 
@@ -358,10 +364,14 @@ class CrmLead(models.Model):
         if vals.get("phone"):
             vals["phone"] = self._service_phone_e164(vals["phone"], country)
         # equipment and SLA tier, named as sent (escaped: not a pattern)
+        # codes are looked up in the inquiry's company: its own records or shared ones
+        in_company = [("company_id", "in", [vals["company_id"], False])]
         if values.get("equipment"):
             equipment = tools.escape_psql(values["equipment"])
             equipment_type = self.env["service.equipment.type"].search(
-                ["|", ("code", "=ilike", equipment), ("name", "=ilike", equipment)], limit=1
+                in_company + ["|", ("code", "=ilike", equipment), ("name", "=ilike", equipment)],
+                limit=1,
+                order="company_id, id",
             )
             if equipment_type:
                 vals["equipment_type_id"] = equipment_type.id
@@ -369,14 +379,15 @@ class CrmLead(models.Model):
                 vals["equipment_received"] = values["equipment"]
         if values.get("service_level"):
             level = self.env["service.level"].search(
-                [("code", "=ilike", tools.escape_psql(values["service_level"]))], limit=1
+                in_company + [("code", "=ilike", tools.escape_psql(values["service_level"]))], limit=1
             )
             if not level:
+                known = ", ".join(self.env["service.level"].search(in_company, limit=50).mapped("code"))
                 raise ValidationError(
                     self.env._(
                         "Unknown SLA tier %(code)s; known tiers: %(codes)s.",
                         code=values["service_level"],
-                        codes=", ".join(self.env["service.level"].search([], limit=50).mapped("code")),
+                        codes=known,
                     )
                 )
             vals["service_level_id"] = level.id
@@ -451,20 +462,30 @@ class CrmLead(models.Model):
         place = " ".join(filter(None, [vals.get("zip"), vals.get("city")]))
         return " – ".join(filter(None, [occasion, equipment, place]))
 
+    @api.model
+    def _service_intake_create(self, vals):
+        """Create an inquiry of the intake: its serial number or contract must be confirmed by its data."""
+        return self.with_context(service_confirm_match=True).create(vals).with_env(self.env)
+
     def _service_intake_result(self, status):
+        """What the caller learns: only what it needs to follow its own request.
+
+        Never the customer, contract, equipment or technician it was matched
+        to, nor the review note: those stay on the inquiry for internal users.
+        """
         self.ensure_one()
         return {
             "id": self.id,
             "status": status,
             "external_ref": self.service_external_ref or False,
-            "customer_id": self.partner_id.id or False,
-            "customer_name": self.partner_id.display_name or self.contact_name or False,
-            "customer_kind": self.customer_kind,
-            "match_method": self.match_method or False,
-            "service_level": self.service_level_id.code or False,
             "routing_state": self.routing_state,
-            "technician_id": self.technician_id.id or False,
-            "technician_name": self.technician_id.display_name or False,
-            "review_reason": self.review_reason or False,
-            "review_note": self.review_note or False,
+            "review_reason": self._service_intake_review_code(),
         }
+
+    def _service_intake_review_code(self):
+        """The review reason told to the caller: ``review`` where the reason would describe the customer
+        matched (a large account)."""
+        self.ensure_one()
+        if self.routing_state != "review" or not self.review_reason:
+            return False
+        return "review" if self.review_reason in INTAKE_HIDDEN_REVIEW_REASONS else self.review_reason

@@ -57,7 +57,7 @@ class CrmLead(models.Model):
         """
         company_id = vals.get("company_id") or self.env.company.id
         result = {}
-        contract = equipment = self.env["service.contract"]
+        contract, equipment = self.env["service.contract"], self.env["service.equipment"]
         if vals.get("contract_ref") and not vals.get("contract_id"):
             contract = self.env["service.contract"].search(
                 # escaped: a reference as typed by a customer, not a pattern
@@ -88,12 +88,19 @@ class CrmLead(models.Model):
                         ref=contract.name,
                         customer=contract.partner_id.display_name,
                     )
+        result, contract, equipment = self._service_confirm_match(vals, result, contract, equipment)
         customer = contract.partner_id or equipment.partner_id
         if not customer and not vals.get("partner_id"):
             if vals.get("email_from"):
                 email = tools.email_normalize(vals["email_from"])
+                # customers of the inquiry's company or shared ones, never another company's
                 customer = email and self.env["res.partner"].search(
-                    [("email_normalized", "=", email), ("is_technician", "=", False)], limit=1
+                    [
+                        ("email_normalized", "=", email),
+                        ("is_technician", "=", False),
+                        ("company_id", "in", [company_id, False]),
+                    ],
+                    limit=1,
                 )
                 if customer:
                     result["match_method"] = "email"
@@ -119,34 +126,118 @@ class CrmLead(models.Model):
             result["service_level_id"] = contract.service_level_id.id
         if not vals.get("service_level_id") and not result.get("service_level_id"):
             company = self.env["res.company"].browse(company_id)
-            if company.service_level_id:
-                result["service_level_id"] = company.service_level_id.id
+            # a company made before the addon was installed may have none: the shared default
+            level = company.service_level_id or company._service_default_level()
+            if level:
+                result["service_level_id"] = level.id
         if not vals.get("service_history"):
             history = self._service_history_text(
                 self.env["res.partner"].browse(vals.get("partner_id") or result.get("partner_id")),
                 self.env["service.equipment"].browse(vals.get("equipment_id") or result.get("equipment_id")),
+                company_id=company_id,
             )
             if history:
                 result["service_history"] = history
         return result
 
     @api.model
-    def _service_has_installed_base(self, partner):
+    def _service_confirm_match(self, vals, result, contract, equipment):
+        """(values, contract, equipment) of the match once the request confirmed it.
+
+        In the intake (context ``service_confirm_match``) a serial number or
+        contract links its owner only when the request's own data agree with
+        it: else nothing is linked and the inquiry is held as 'match to
+        confirm', whether the serial number or contract is known or not, so
+        that the caller learns nothing of the installed base.
+        """
+        if not self.env.context.get("service_confirm_match"):
+            return result, contract, equipment
+        if not (vals.get("contract_ref") or vals.get("serial_number")):
+            return result, contract, equipment
+        if self._service_caller_agrees(vals, contract | equipment.contract_id, equipment):
+            return result, contract, equipment
+        unconfirmed = self._service_match_to_confirm(vals, contract, equipment)
+        return unconfirmed, self.env["service.contract"], self.env["service.equipment"]
+
+    @api.model
+    def _service_caller_agrees(self, vals, contracts, equipment):
+        """Whether the request's own data confirm the owner of the serial number and contract it names.
+
+        The postal code of the service site equals the equipment's site or its
+        customer's postal code, or the e-mail equals the customer's. Each
+        record named must agree; none found: nothing to confirm.
+        """
+        records = list(contracts) + list(equipment)
+        if not records:
+            return False
+        zip_code = normalize_postal_code(vals.get("zip") or "")
+        email = tools.email_normalize(vals.get("email_from") or "")
+        for record in records:
+            partner = record.partner_id
+            partners = (partner | partner.commercial_partner_id).sudo()
+            zips = {partner_zip for partner_zip in partners.mapped("zip") if partner_zip}
+            if record._name == "service.equipment":
+                zips.update(z for z in [record.sudo().zip] if z)
+            else:
+                zips.update(z for z in record.sudo().equipment_ids.mapped("zip") if z)
+            zips = {normalize_postal_code(z) for z in zips}
+            emails = {e for e in partners.mapped("email_normalized") if e}
+            if not ((zip_code and zip_code in zips) or (email and email in emails)):
+                return False
+        return True
+
+    @api.model
+    def _service_match_to_confirm(self, vals, contract, equipment):
+        """Values of an inquiry whose serial number or contract its data do not confirm.
+
+        Nothing is linked (no customer, contract, equipment or SLA tier of the
+        contract); the candidates stay on the inquiry for a dispatcher, and
+        routing holds it for review.
+        """
+        result = {
+            "match_to_confirm": True,
+            "suggested_contract_id": (contract or equipment.contract_id).id or False,
+            "suggested_equipment_id": equipment.id or False,
+        }
+        owners = (contract.partner_id | equipment.partner_id).mapped("display_name")
+        if owners:
+            owner_names = ", ".join(owners)
+            result["review_note"] = self.env._(
+                "Serial number or contract of %(owners)s; the postal code and e-mail of the request do not confirm it.",
+                owners=owner_names,
+            )
+        else:
+            serial = vals.get("serial_number") or "-"
+            ref = vals.get("contract_ref") or "-"
+            result["review_note"] = self.env._(
+                "No installed equipment or contract is known under serial number %(serial)s / contract %(ref)s.",
+                serial=serial,
+                ref=ref,
+            )
+        return result
+
+    @api.model
+    def _service_has_installed_base(self, partner, company_id=None):
+        """Whether the customer has a contract or installed equipment (of ``company_id`` when given)."""
         if not partner:
             return False
         commercial = partner.commercial_partner_id
         domain = [("partner_id", "child_of", commercial.id)]
+        if company_id:
+            domain.append(("company_id", "=", company_id))
         return bool(
             self.env["service.contract"].search_count(domain, limit=1)
             or self.env["service.equipment"].search_count(domain, limit=1)
         )
 
     @api.model
-    def _service_history_text(self, partner, equipment, limit=5):
-        """Earlier service inquiries of the equipment or customer, newest first."""
+    def _service_history_text(self, partner, equipment, limit=5, company_id=None):
+        """Earlier service inquiries of the equipment or customer (in ``company_id`` when given), newest first."""
         if not partner and not equipment:
             return False
         domain = [("service_occasion", "!=", False)]
+        if company_id:
+            domain.append(("company_id", "in", [company_id, False]))
         if equipment:
             domain += [("equipment_id", "=", equipment.id)]
         else:

@@ -43,6 +43,40 @@ class CrmLead(models.Model):
         self._service_route("rerun")
         return True
 
+    def action_service_confirm_match(self):
+        """Dispatcher: link the suggested contract and equipment of an inquiry held as 'match to confirm',
+        then route it."""
+        self._service_check_dispatcher()
+        for lead in self.filtered("match_to_confirm"):
+            equipment = lead.suggested_equipment_id
+            contract = lead.suggested_contract_id
+            customer = contract.partner_id or equipment.partner_id
+            vals = {
+                "match_to_confirm": False,
+                "contract_id": contract.id,
+                "equipment_id": equipment.id,
+                "partner_id": customer.id or lead.partner_id.id,
+                "match_method": "manual",
+                "review_note": False,
+            }
+            if equipment and not lead.equipment_type_id:
+                vals["equipment_type_id"] = equipment.equipment_type_id.id
+            if contract.state == "valid":
+                vals["service_level_id"] = contract.service_level_id.id
+            lead.write(vals)
+            if lead.routing_state == "review" and lead.review_reason == "match_to_confirm":
+                lead._service_route("rerun")
+        return True
+
+    def action_service_reject_match(self):
+        """Dispatcher: the suggested match is not the caller's: route the inquiry without it."""
+        self._service_check_dispatcher()
+        for lead in self.filtered("match_to_confirm"):
+            lead.write({"match_to_confirm": False, "suggested_contract_id": False, "suggested_equipment_id": False})
+            if lead.routing_state == "review" and lead.review_reason == "match_to_confirm":
+                lead._service_route("rerun")
+        return True
+
     def action_service_open_assign(self):
         self.ensure_one()
         self._service_check_dispatcher()
@@ -183,12 +217,14 @@ class CrmLead(models.Model):
         Counter = self.env["service.technician.counter"]
         capacity = {c.id: c.capacity for c in candidates}
         if decision.chosen_by == engine.CHOSEN_CONTRACT:
-            Counter._claim(decision.technician_id, self.id, wait=True)
+            Counter._claim(decision.technician_id, self.id, wait=True, company_id=self.company_id.id)
             return decision, ()
         order = [decision.technician_id] + [r.id for r in decision.ranking if r.id != decision.technician_id]
         busy = []
         for index, technician_id in enumerate(order):
-            locked, open_count = Counter._claim(technician_id, self.id, wait=index == len(order) - 1)
+            locked, open_count = Counter._claim(
+                technician_id, self.id, wait=index == len(order) - 1, company_id=self.company_id.id
+            )
             if locked and open_count < capacity.get(technician_id, 0):
                 if technician_id != decision.technician_id:
                     decision = dataclasses.replace(decision, technician_id=technician_id)
@@ -204,9 +240,15 @@ class CrmLead(models.Model):
             or (self.env.company.service_routing_strategy)
         )
 
-    def _service_gather_facts(self, extra_technician_ids=()):
-        """(engine.Inquiry, [engine.Candidate]) for this inquiry, in a few queries."""
+    def _service_gather_facts(self, extra_technician_ids=(), with_stats=None):
+        """(engine.Inquiry, [engine.Candidate]) for this inquiry, in a few queries.
+
+        The candidates' response record (offers answered and accepted, hours
+        to accept) is read when the strategy ranks by it, or ``with_stats``.
+        """
         self.ensure_one()
+        if with_stats is None:
+            with_stats = self._service_strategy() == engine.STRATEGY_BEST_RESPONSE
         # the queries below read offers, loads and areas written through the ORM
         self.env.flush_all()
         company = self.company_id or self.env.company
@@ -229,7 +271,7 @@ class CrmLead(models.Model):
         technician_ids = set(hits) | set(extra_technician_ids)
         if contract_technician:
             technician_ids.add(contract_technician.id)
-        candidates, declined = self._service_candidates(technician_ids, hits, company)
+        candidates, declined = self._service_candidates(technician_ids, hits, company, with_stats=with_stats)
         level = self.service_level_id
         inquiry = engine.Inquiry(
             company_id=company.id,
@@ -241,6 +283,7 @@ class CrmLead(models.Model):
             contract_technician_id=contract_technician.id or None,
             declined_technician_ids=declined,
             safety_critical=self.safety_critical,
+            match_to_confirm=self.match_to_confirm,
             large_account=self.partner_id.commercial_partner_id.is_large_account,
             postal_code_known=bool(point),
             postal_data_loaded=data_loaded,
@@ -248,7 +291,7 @@ class CrmLead(models.Model):
         )
         return inquiry, candidates
 
-    def _service_candidates(self, technician_ids, hits, company):
+    def _service_candidates(self, technician_ids, hits, company, with_stats=True):
         """([engine.Candidate], ids of those who declined this inquiry), in one query."""
         if not technician_ids:
             return [], frozenset()
@@ -264,29 +307,38 @@ class CrmLead(models.Model):
                    NULLIF(p.service_latitude, 0), NULLIF(p.service_longitude, 0),
                    (SELECT count(*) FROM crm_lead l
                      WHERE l.technician_id = p.id AND l.active AND l.id != %(lead)s
-                       AND l.routing_state IN ('offered', 'accepted') AND COALESCE(l.probability, 0) < 100),
-                   last.offered_at,
+                       AND l.company_id IS NOT DISTINCT FROM %(lead_company)s
+                       AND l.routing_state IN ('offered', 'accepted')),
+                   last.last_offered_at,
                    stats.answered, stats.accepted, stats.hours,
-                   last.id,
+                   last.last_offer_id,
                    (SELECT sum(e.change) FROM service_rotation_entry e
                      WHERE e.technician_id = p.id AND e.company_id = %(company)s),
                    EXISTS(SELECT 1 FROM service_offer d
-                           WHERE d.lead_id = %(lead)s AND d.technician_id = p.id AND d.state = 'declined')
+                           WHERE d.lead_id = %(lead)s AND d.technician_id = p.id
+                             AND d.state IN ('declined', 'expired'))
               FROM res_partner p
-              LEFT JOIN LATERAL (
-                    SELECT o.id, o.offered_at FROM service_offer o
-                     WHERE o.technician_id = p.id ORDER BY o.id DESC LIMIT 1
-                   ) last ON TRUE
+              LEFT JOIN service_technician_counter last ON last.technician_id = p.id
               LEFT JOIN LATERAL (
                     SELECT count(*) FILTER (WHERE o.state IN ('accepted', 'declined')) AS answered,
                            count(*) FILTER (WHERE o.state = 'accepted') AS accepted,
                            avg(o.response_hours) FILTER (WHERE o.state = 'accepted') AS hours
                       FROM service_offer o
-                     WHERE o.technician_id = p.id AND o.offered_at >= %(since)s
+                     WHERE %(with_stats)s AND o.technician_id = p.id AND o.offered_at >= %(since)s
                    ) stats ON TRUE
              WHERE p.id = ANY(%(ids)s)
             """,
-            {"ids": list(technician_ids), "lead": self.id or 0, "since": since, "company": company.id},
+            {
+                "ids": list(technician_ids),
+                "lead": self.id or 0,
+                "since": since,
+                # the response record is read where the strategy ranks by it (a dispatcher's
+                # view of the candidates always shows it): it is the one part of the facts
+                # whose cost grows with the offer history
+                "with_stats": with_stats,
+                "company": company.id,
+                "lead_company": self.company_id.id or None,
+            },
         )
         rows = self.env.cr.fetchall()
         candidates = [
@@ -343,18 +395,23 @@ class CrmLead(models.Model):
         company_id = (self.company_id or self.env.company).id
         Counter = self.env["service.technician.counter"]
         if not claimed:
-            Counter._claim(technician_id, self.id, wait=True)
-        Counter._count_offer(technician_id)
+            Counter._claim(technician_id, self.id, wait=True, company_id=self.company_id.id)
         now = fields.Datetime.now()
-        self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
-            {
-                "lead_id": self.id,
-                "company_id": company_id,
-                "technician_id": technician_id,
-                "offered_at": now,
-                "routing_log_id": log.id,
-            }
+        offer = (
+            self.env["service.offer"]
+            .sudo()
+            .with_context(service_routing_write=ROUTING_WRITE)
+            .create(
+                {
+                    "lead_id": self.id,
+                    "company_id": company_id,
+                    "technician_id": technician_id,
+                    "offered_at": now,
+                    "routing_log_id": log.id,
+                }
+            )
         )
+        Counter._count_offer(technician_id, offer)
         self._service_write_routing(
             {
                 "routing_state": "offered",
@@ -413,7 +470,7 @@ class CrmLead(models.Model):
             .create(
                 {
                     "lead_id": self.id,
-                    "company_id": self.company_id.id,
+                    "company_id": (self.company_id or self.env.company).id,
                     "trigger": trigger,
                     "outcome": "offered" if decision.technician_id else "review",
                     "technician_id": decision.technician_id,

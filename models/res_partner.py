@@ -95,7 +95,6 @@ class ResPartner(models.Model):
                 [
                     ("technician_id", "in", self.ids),
                     ("routing_state", "in", ("offered", "accepted")),
-                    ("probability", "<", 100),
                 ],
                 ["technician_id"],
                 ["__count"],

@@ -22,6 +22,7 @@ class ServiceArea(models.Model):
     _name = "service.area"
     _description = "Service Area"
     _order = "technician_id, country_id, kind, zip_from_key, base_zip"
+    _check_company_auto = True
 
     technician_id = fields.Many2one(
         "res.partner", required=True, index=True, ondelete="cascade", domain="[('is_technician', '=', True)]"

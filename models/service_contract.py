@@ -12,17 +12,19 @@ class ServiceContract(models.Model):
     _description = "Service Contract"
     _inherit = ["mail.thread"]
     _order = "date_start desc, id desc"
+    _check_company_auto = True
 
     name = fields.Char("Reference", required=True, tracking=True, index=True)
     partner_id = fields.Many2one(
-        "res.partner", "Customer", required=True, index=True, tracking=True, ondelete="restrict"
+        "res.partner", "Customer", required=True, index=True, tracking=True, ondelete="restrict", check_company=True
     )
-    service_level_id = fields.Many2one("service.level", "SLA Tier", required=True, tracking=True)
+    service_level_id = fields.Many2one("service.level", "SLA Tier", required=True, tracking=True, check_company=True)
     technician_id = fields.Many2one(
         "res.partner",
         "Contract Technician",
         domain="[('is_technician', '=', True)]",
         tracking=True,
+        check_company=True,
         help="Offered this customer's inquiries first, when eligible.",
     )
     date_start = fields.Date("Valid From", required=True, default=fields.Date.context_today)

@@ -13,17 +13,19 @@ class ServiceEquipment(models.Model):
     _inherit = ["mail.thread", "service.code.mixin"]
     _rec_name = "serial_number"
     _order = "install_date desc, id desc"
+    _check_company_auto = True
 
     serial_number = fields.Char(required=True, index=True, tracking=True)
-    equipment_type_id = fields.Many2one("service.equipment.type", required=True, tracking=True)
+    equipment_type_id = fields.Many2one("service.equipment.type", required=True, tracking=True, check_company=True)
     partner_id = fields.Many2one(
-        "res.partner", "Customer", required=True, index=True, tracking=True, ondelete="restrict"
+        "res.partner", "Customer", required=True, index=True, tracking=True, ondelete="restrict", check_company=True
     )
     contract_id = fields.Many2one(
         "service.contract",
         domain="[('partner_id', '=', partner_id)]",
         index="btree_not_null",
         tracking=True,
+        check_company=True,
     )
     install_date = fields.Date()
     street = fields.Char("Site Street")

@@ -11,18 +11,21 @@ class ServiceEquipmentType(models.Model):
     """
 
     _name = "service.equipment.type"
-    _inherit = ["service.code.mixin"]
+    _inherit = ["service.company.code.mixin"]
     _description = "Equipment Type"
     _code_fields = ("code",)
     _parent_name = "parent_id"
     _parent_store = True
     _rec_name = "complete_name"
     _order = "complete_name"
+    _check_company_auto = True
 
     name = fields.Char(required=True, translate=True)
     code = fields.Char(required=True, help="Used by integrations to name the equipment type of an inquiry.")
     complete_name = fields.Char(compute="_compute_complete_name", recursive=True, store=True)
-    parent_id = fields.Many2one("service.equipment.type", "Parent Type", index=True, ondelete="restrict")
+    parent_id = fields.Many2one(
+        "service.equipment.type", "Parent Type", index=True, ondelete="restrict", check_company=True
+    )
     parent_path = fields.Char(index=True)
     child_ids = fields.One2many("service.equipment.type", "parent_id", "Child Types")
     safety_critical = fields.Boolean(
@@ -37,10 +40,12 @@ class ServiceEquipmentType(models.Model):
     )
     description = fields.Text(translate=True)
     active = fields.Boolean(default=True)
-    company_id = fields.Many2one("res.company", help="Leave empty to share the type between companies.")
+    company_id = fields.Many2one("res.company", index=True, help="Leave empty to share the type between companies.")
 
     _sql_constraints = [
-        ("code_uniq", "unique(code)", "The code of an equipment type must be unique."),
+        # a unique index on (company, code), made in init(): a shared record
+        # (no company) counts as company 0
+        ("code_uniq", "", "The code of an equipment type must be unique per company."),
     ]
 
     @api.depends("name", "parent_id.complete_name")

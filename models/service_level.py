@@ -17,7 +17,7 @@ class ServiceLevel(models.Model):
     """An SLA tier: how fast an inquiry must be answered and who may take it."""
 
     _name = "service.level"
-    _inherit = ["service.code.mixin"]
+    _inherit = ["service.company.code.mixin"]
     _description = "SLA Tier"
     _code_fields = ("code",)
     _order = "sequence, id"
@@ -37,7 +37,7 @@ class ServiceLevel(models.Model):
         help="How a technician is chosen among the eligible ones. Empty: the company's default.",
     )
     active = fields.Boolean(default=True)
-    company_id = fields.Many2one("res.company", help="Leave empty to share the tier between companies.")
+    company_id = fields.Many2one("res.company", index=True, help="Leave empty to share the tier between companies.")
     technician_ids = fields.Many2many(
         "res.partner",
         "res_partner_service_level_rel",
@@ -47,6 +47,8 @@ class ServiceLevel(models.Model):
     )
 
     _sql_constraints = [
-        ("code_uniq", "unique(code)", "The code of an SLA tier must be unique."),
+        # a unique index on (company, code), made in init(): a shared record
+        # (no company) counts as company 0
+        ("code_uniq", "", "The code of an SLA tier must be unique per company."),
         ("response_hours_positive", "CHECK(response_hours > 0)", "The response window must be positive."),
     ]

@@ -15,6 +15,7 @@ OFFER_STATES = [
     ("declined", "Declined"),
     ("withdrawn", "Withdrawn"),
     ("cancelled", "Inquiry Closed"),
+    ("expired", "Expired"),
 ]
 # an inquiry has at most one offer in these states (a unique index says so)
 OPEN_OFFER_STATES = ("offered", "accepted")
@@ -40,9 +41,14 @@ class ServiceOffer(models.Model):
     _description = "Inquiry Offer"
     _order = "offered_at desc, id desc"
     _rec_name = "lead_id"
+    _check_company_auto = True
 
-    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True)
-    technician_id = fields.Many2one("res.partner", required=True, index=True, ondelete="restrict", readonly=True)
+    lead_id = fields.Many2one(
+        "crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
+    )
+    technician_id = fields.Many2one(
+        "res.partner", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     state = fields.Selection(OFFER_STATES, required=True, default="offered", readonly=True, index=True)
     offered_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
@@ -54,13 +60,13 @@ class ServiceOffer(models.Model):
     answered_by_id = fields.Many2one("res.users", readonly=True)
 
     def init(self):
-        # rotation reads the last offer per technician, best response the recent ones;
-        # at most one open offer per inquiry
+        # best response reads the recent offers of each technician (rotation reads the
+        # last one from service.technician.counter); at most one open offer per inquiry
         self.env.cr.execute(
-            """CREATE INDEX IF NOT EXISTS service_offer_technician_offered_at_idx
-                   ON service_offer (technician_id, offered_at DESC);
-               CREATE INDEX IF NOT EXISTS service_offer_technician_id_idx
-                   ON service_offer (technician_id, id DESC);
+            """DROP INDEX IF EXISTS service_offer_technician_offered_at_idx;
+               CREATE INDEX IF NOT EXISTS service_offer_technician_record_idx
+                   ON service_offer (technician_id, offered_at) INCLUDE (state, response_hours);
+               DROP INDEX IF EXISTS service_offer_technician_id_idx;
                CREATE UNIQUE INDEX IF NOT EXISTS service_offer_lead_open_uniq
                    ON service_offer (lead_id) WHERE state IN ('offered', 'accepted')"""
         )
@@ -186,11 +192,11 @@ class ServiceOffer(models.Model):
             labels = dict(self._fields["state"]._description_selection(self.env))
             raise UserError(
                 self.env._(
-                    "You cannot %(verb)s the offer of %(lead)s to %(technician)s: it is %(state)s.",
+                    "You cannot %(verb)s the offer of %(lead)s to %(technician)s: it is no longer open (%(state)s).",
                     verb=self.env._("accept") if verb == "accept" else self.env._("decline"),
                     lead=self.sudo().lead_id.display_name,
                     technician=self.sudo().technician_id.display_name,
-                    state=(labels.get(state) or self.env._("gone")).lower(),
+                    state=labels.get(state) or self.env._("gone"),
                 )
             )
 

@@ -32,6 +32,8 @@ REVIEW_REASONS = [
     ("manual", "Held by a dispatcher"),
     ("copy", "Copy of another inquiry"),
     ("routing_error", "Routing error"),
+    ("match_to_confirm", "Match to confirm"),
+    ("unanswered", "Offer not answered"),
 ]
 
 
@@ -47,12 +49,15 @@ class ServiceRoutingLog(models.Model):
     _name = "service.routing.log"
     _description = "Routing Decision"
     _order = "id desc"
+    _check_company_auto = True
 
-    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True)
+    lead_id = fields.Many2one(
+        "crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True)
     outcome = fields.Selection(OUTCOMES, required=True, readonly=True)
-    technician_id = fields.Many2one("res.partner", readonly=True, index="btree_not_null")
+    technician_id = fields.Many2one("res.partner", readonly=True, index="btree_not_null", check_company=True)
     strategy = fields.Selection(STRATEGY_SELECTION, readonly=True)
     chosen_by = fields.Selection(
         [("contract", "Contract technician"), ("strategy", "Strategy"), ("dispatcher", "Dispatcher")],

@@ -30,40 +30,49 @@ class ServiceTechnicianCounter(models.Model):
     technician_id = fields.Many2one("res.partner", required=True, readonly=True, ondelete="cascade")
     offer_count = fields.Integer("Offers", readonly=True)
     last_offered_at = fields.Datetime(readonly=True)
+    # rotation orders technicians by their last offer: read here, not from the offer history
+    last_offer_id = fields.Many2one("service.offer", readonly=True, ondelete="set null")
 
     _sql_constraints = [
         ("technician_uniq", "unique(technician_id)", "One counter per technician."),
     ]
 
     @api.model
-    def _claim(self, technician_id, lead_id, wait=False):
+    def _claim(self, technician_id, lead_id, wait=False, company_id=None):
         """(locked, open inquiries of the technician but ``lead_id``), in one query.
 
         Without ``wait``, a technician another routing holds right now is
-        not locked (False); with it, that routing is waited for.
+        not locked (False); with it, that routing is waited for. Capacity is
+        per company: only the open inquiries of ``company_id`` count (a
+        technician bound to a company has no others; a shared one has its
+        capacity in each company it serves).
         """
         lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
         self.env.cr.execute(
             f"""SELECT {lock}(%(key)s, %(technician)s)::text,
                        (SELECT count(*) FROM crm_lead
                          WHERE technician_id = %(technician)s AND active AND id != %(lead)s
+                           AND company_id IS NOT DISTINCT FROM %(company)s
                            AND routing_state IN ('offered', 'accepted'))""",
-            {"key": CLAIM_LOCK, "technician": technician_id, "lead": lead_id or 0},
+            {"key": CLAIM_LOCK, "technician": technician_id, "lead": lead_id or 0, "company": company_id or None},
         )
         locked, open_count = self.env.cr.fetchone()
         return locked != "false", open_count
 
     @api.model
-    def _count_offer(self, technician_id):
-        """Record an offer on the claimed technician's row.
+    def _count_offer(self, technician_id, offer):
+        """Record ``offer`` on the claimed technician's row.
 
         In a snapshot older than the row's last change this raises a
         serialization failure: the load this routing counted is stale.
         """
         self.env.cr.execute(
-            """INSERT INTO service_technician_counter AS c (technician_id, offer_count, last_offered_at)
-               VALUES (%s, 1, now() at time zone 'UTC')
+            """INSERT INTO service_technician_counter AS c
+                      (technician_id, offer_count, last_offered_at, last_offer_id)
+               VALUES (%s, 1, %s, %s)
                ON CONFLICT (technician_id) DO UPDATE
-                  SET offer_count = c.offer_count + 1, last_offered_at = EXCLUDED.last_offered_at""",
-            (technician_id,),
+                  SET offer_count = c.offer_count + 1,
+                      last_offered_at = EXCLUDED.last_offered_at,
+                      last_offer_id = EXCLUDED.last_offer_id""",
+            (technician_id, offer.offered_at, offer.id),
         )

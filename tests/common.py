@@ -1,12 +1,16 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
+import functools
 import os
+import threading
 from contextlib import contextmanager
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.modules.module import get_module_path
-from odoo.tests import TransactionCase, new_test_user
+from odoo.modules.registry import Registry
+from odoo.service.model import retrying
+from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -169,3 +173,41 @@ class ServiceRoutingCase(TransactionCase):
 
     def _create_inquiry(self, **values):
         return self.env["crm.lead"].create(self._inquiry_vals(**values))
+
+
+class ConcurrentCase(BaseCase):
+    """Requests at the same moment: each thread works as an RPC request does,
+    with its own cursor, Odoo's retry on serialization failures
+    (``odoo.service.model.retrying``) and a commit at the end. Threads see
+    only committed data: a subclass commits its fixtures and removes them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+
+    def in_request(self, func, uid=SUPERUSER_ID):
+        """Run ``func(env)`` as an RPC request would: own cursor, retried on serialization failures."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, uid, {})
+            return retrying(functools.partial(func, env), env)
+
+    def run_threads(self, functions):
+        """Run the functions at the same moment, each in its own thread; [(result, exception)]."""
+        barrier = threading.Barrier(len(functions))
+        results = [None] * len(functions)
+
+        def run(index, func):
+            try:
+                barrier.wait(timeout=30)
+                results[index] = (self.in_request(func), None)
+            except Exception as error:  # noqa: BLE001 - reported to the test
+                results[index] = (None, error)
+
+        threads = [threading.Thread(target=run, args=(index, func)) for index, func in enumerate(functions)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertFalse(any(thread.is_alive() for thread in threads), "a thread hangs")
+        return results

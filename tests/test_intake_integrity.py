@@ -251,7 +251,7 @@ class TestIntakeIntegrity(ServiceRoutingCase):
         with self.assertNoNewLead():
             result = self.Lead.submit_service_request(again)
         self.assertEqual((result["status"], result["id"]), ("duplicate", lead.id))
-        self.assertEqual(result["technician_id"], first["technician_id"])
+        self.assertEqual(result["routing_state"], first["routing_state"])
 
     def test_other_request_under_a_used_key_is_refused(self):
         first = self.submit(external_ref="IDEM-2", description="first")

@@ -8,25 +8,21 @@ at the end. The fixtures are committed too (threads see no uncommitted
 data) and removed afterwards.
 """
 
-import functools
-import threading
-
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
-from odoo.modules.registry import Registry
-from odoo.service.model import retrying
-from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tests import tagged
+
+from .common import ConcurrentCase
 
 AREA = ("90000", "91999")  # Nürnberg: no other fixture routes here
 ZIPS = ["90402", "90403", "90408", "90409", "90411", "90419", "90425", "90429", "90431", "90439"]
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
-class TestRoutingConcurrency(BaseCase):
+class TestRoutingConcurrency(ConcurrentCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.registry = Registry(get_db_name())
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
             env["service.postal.code"]._load_countries(["DE"])
@@ -103,32 +99,6 @@ class TestRoutingConcurrency(BaseCase):
                     WHERE technician_id = ANY(%s) AND state IN ('offered', 'accepted')""",
                 (self.technician_ids,),
             )
-
-    def in_request(self, func, uid=SUPERUSER_ID):
-        """Run ``func(env)`` as an RPC request would: own cursor, retried on serialization failures."""
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, uid, {})
-            return retrying(functools.partial(func, env), env)
-
-    def run_threads(self, functions):
-        """Run the functions at the same moment, each in its own thread; [(result, exception)]."""
-        barrier = threading.Barrier(len(functions))
-        results = [None] * len(functions)
-
-        def run(index, func):
-            try:
-                barrier.wait(timeout=30)
-                results[index] = (self.in_request(func), None)
-            except Exception as error:  # noqa: BLE001 - reported to the test
-                results[index] = (None, error)
-
-        threads = [threading.Thread(target=run, args=(index, func)) for index, func in enumerate(functions)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        self.assertFalse(any(thread.is_alive() for thread in threads), "a thread hangs")
-        return results
 
     def inquiry_vals(self, index):
         return {

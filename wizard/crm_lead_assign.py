@@ -34,7 +34,7 @@ class CrmLeadAssign(models.TransientModel):
         if not lead:
             return values
         lead._service_check_dispatcher()
-        inquiry, candidates = lead._service_gather_facts()
+        inquiry, candidates = lead._service_gather_facts(with_stats=True)
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         lines = [
             fields.Command.create(
@@ -77,7 +77,7 @@ class CrmLeadAssign(models.TransientModel):
             raise UserError(
                 self.env._("%(partner)s is not a service technician.", partner=self.technician_id.display_name)
             )
-        inquiry, candidates = lead._service_gather_facts(extra_technician_ids={self.technician_id.id})
+        inquiry, candidates = lead._service_gather_facts(extra_technician_ids={self.technician_id.id}, with_stats=True)
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         decision = dataclasses.replace(
             decision, technician_id=self.technician_id.id, chosen_by="dispatcher", review_reason=None

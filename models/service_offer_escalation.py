@@ -1,0 +1,518 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
+import logging
+import threading
+
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+from odoo.tools.misc import format_datetime
+
+from ..engine import escalation as engine
+from ..engine import routing as routing_engine
+from .service_offer import ROUTING_WRITE
+from .service_technician_counter import CONCURRENCY_ERRORS
+
+_logger = logging.getLogger(__name__)
+
+# a stage whose action failed is tried again this much later
+RETRY_DELAY = datetime.timedelta(hours=1)
+# a run meeting a concurrent run's committed rows starts again on fresh data at most this often
+MAX_CONCURRENCY_RETRIES = 5
+
+
+class _KeepOffer(Exception):
+    """Raised inside a savepoint to undo a reassignment that found nobody else."""
+
+
+class ServiceOffer(models.Model):
+    """Answer deadline, escalation ladder and follow-up of an offer.
+
+    An open offer knows when it must be answered (``answer_deadline``), which
+    stage of its tier's ladder comes next and when (``next_escalation_*``);
+    an accepted one when its follow-up falls due (``followup_due_at``). The
+    scheduled action reads only what is due, through partial indexes, and is
+    woken for the next due moment instead of polling.
+    """
+
+    _inherit = "service.offer"
+
+    service_level_id = fields.Many2one("service.level", "SLA Tier", readonly=True, index="btree_not_null")
+    answer_deadline = fields.Datetime(readonly=True, help="The technician should accept by then (SLA tier).")
+    escalation_step = fields.Integer(readonly=True, help="Stages of the escalation ladder this offer has passed.")
+    escalation_stage_id = fields.Many2one(
+        "service.escalation.stage", "Last Escalation", readonly=True, ondelete="set null"
+    )
+    next_escalation_at = fields.Datetime("Next Escalation", readonly=True)
+    next_escalation_stage_id = fields.Many2one("service.escalation.stage", readonly=True, ondelete="set null")
+    next_escalation_action = fields.Selection(
+        related="next_escalation_stage_id.action", string="Next Escalation Action"
+    )
+    followup_due_at = fields.Datetime("Follow-up Due", readonly=True)
+    followup_count = fields.Integer("Follow-ups Sent", readonly=True)
+
+    # what the mail templates show, as plain text: the templates use only these
+    # placeholders (see mail_allowed_qweb_expressions), so anyone who may edit
+    # a template can, and they render without compiling QWeb for every mail
+    service_deadline_text = fields.Char(compute="_compute_service_texts")
+    service_offered_text = fields.Char(compute="_compute_service_texts")
+    service_accepted_text = fields.Char(compute="_compute_service_texts")
+    service_inquiry_url = fields.Char(compute="_compute_service_texts")
+
+    @api.depends("answer_deadline", "offered_at", "responded_at", "technician_id.tz")
+    def _compute_service_texts(self):
+        for offer in self:
+            tz = offer.technician_id.tz or offer.company_id.partner_id.tz or "UTC"
+            for fname, value in (
+                ("service_deadline_text", offer.answer_deadline),
+                ("service_offered_text", offer.offered_at),
+                ("service_accepted_text", offer.responded_at if offer.state == "accepted" else False),
+            ):
+                offer[fname] = value and format_datetime(self.env, value, tz=tz, dt_format="medium") or ""
+            lead = offer.lead_id
+            offer.service_inquiry_url = lead and f"{lead.get_base_url()}/mail/view?model=crm.lead&res_id={lead.id}"
+
+    def mail_allowed_qweb_expressions(self):
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.lead_id.name",
+            "object.lead_id.zip",
+            "object.lead_id.city",
+            "object.lead_id.phone",
+            "object.technician_id.id",
+            "object.technician_id.name",
+            "object.service_level_id.name",
+            "object.company_id.name",
+            "object.service_deadline_text",
+            "object.service_offered_text",
+            "object.service_accepted_text",
+            "object.service_inquiry_url",
+        )
+
+    def init(self):
+        res = super().init()
+        # the scheduled action reads only what is due
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS service_offer_escalation_due_idx
+                   ON service_offer (next_escalation_at, id)
+                WHERE state = 'offered' AND next_escalation_at IS NOT NULL;
+               CREATE INDEX IF NOT EXISTS service_offer_followup_due_idx
+                   ON service_offer (followup_due_at, id)
+                WHERE state = 'accepted' AND followup_due_at IS NOT NULL"""
+        )
+        return res
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("lead_id") and vals.get("state", "offered") == "offered":
+                vals.update(self._service_escalation_values(vals))
+        offers = super().create(vals_list)
+        offers._service_wake(min(filter(None, offers.mapped("next_escalation_at")), default=None))
+        return offers
+
+    # ------------------------------------------------------------
+    # BUSINESS: PLANNING
+    # ------------------------------------------------------------
+
+    @api.model
+    def _service_escalation_values(self, vals):
+        """Deadline and first ladder stage of a new offer."""
+        lead = self.env["crm.lead"].sudo().browse(vals["lead_id"])
+        company = lead.company_id or self.env.company
+        level = lead.service_level_id or company.service_level_id
+        if not level:
+            return {}
+        offered_at = fields.Datetime.to_datetime(vals.get("offered_at")) or fields.Datetime.now()
+        calendar = level._service_calendar(company)
+        ladder = level._service_ladder()
+        values = {
+            "service_level_id": level.id,
+            "answer_deadline": level._service_add_hours(calendar, offered_at, level.response_hours),
+            "escalation_step": 0,
+        }
+        if ladder:
+            values["next_escalation_stage_id"] = ladder[0].id
+            values["next_escalation_at"] = level._service_add_hours(calendar, offered_at, ladder[0].after_hours)
+        return values
+
+    def _service_followup_values(self, since):
+        """When the follow-up of this accepted offer falls due, counted from ``since``."""
+        self.ensure_one()
+        level = self.service_level_id
+        if not level or not level.followup_hours:
+            return {"followup_due_at": False}
+        calendar = level._service_calendar(self.company_id or self.env.company)
+        return {"followup_due_at": level._service_add_hours(calendar, since, level.followup_hours)}
+
+    def _respond(self, state, **values):
+        if state != "accepted":
+            return super()._respond(state, **values)
+        now = fields.Datetime.now()
+        for offer in self:
+            super(ServiceOffer, offer)._respond(
+                state, **values, followup_count=0, next_escalation_at=False, **offer._service_followup_values(now)
+            )
+            offer._service_wake(offer.followup_due_at)
+        return None
+
+    def _service_write(self, vals):
+        return self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
+
+    @api.model
+    def _service_wake(self, at):
+        """Wake the escalation action at ``at``, unless it runs by then anyway."""
+        if not at:
+            return
+        cron = self.env.ref("crm_service_routing.ir_cron_service_escalate", raise_if_not_found=False)
+        cron = cron and cron.sudo()
+        if not cron or not cron.active:
+            return
+        if cron.nextcall and cron.nextcall <= at:
+            return
+        self.env.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1", (cron.id, at))
+        if not self.env.cr.fetchone():
+            cron._trigger(at=at)
+
+    @api.model
+    def _service_next_due(self):
+        """The next moment an escalation or a follow-up falls due, or None."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT LEAST(
+                   (SELECT min(next_escalation_at) FROM service_offer
+                     WHERE state = 'offered' AND next_escalation_at IS NOT NULL),
+                   (SELECT min(followup_due_at) FROM service_offer
+                     WHERE state = 'accepted' AND followup_due_at IS NOT NULL))"""
+        )
+        return self.env.cr.fetchone()[0]
+
+    # ------------------------------------------------------------
+    # BUSINESS: SCHEDULED ACTION
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_escalate(self, batch_size=200):
+        """Scheduled action: escalate unanswered offers, follow up accepted ones, sleep until the next due one."""
+        escalated = self._escalate(batch_size=batch_size)
+        followed = self._follow_up(batch_size=batch_size)
+        self._service_wake(self._service_next_due())
+        return escalated, followed
+
+    @api.model
+    def _escalate(self, batch_size=200, now=None):
+        """Fire the due ladder stages of open offers, in batches; returns the offers acted on."""
+        return self._service_run_batches("escalation", batch_size, now)
+
+    @api.model
+    def _follow_up(self, batch_size=200, now=None):
+        """Follow up accepted offers whose inquiry has had no activity; returns the offers looked at."""
+        return self._service_run_batches("followup", batch_size, now)
+
+    @api.model
+    def _service_run_batches(self, kind, batch_size, now):
+        """Lock due offers batch by batch (skipping those another run holds), act, commit outside tests."""
+        # a test (its main thread) sees its batches in one transaction
+        testing = getattr(threading.current_thread(), "testing", False) or self.env.registry.in_test_mode()
+        done = self.browse()
+        retries = 0
+        while True:
+            moment = now or fields.Datetime.now()
+            try:
+                offers = self._service_lock_due(kind, batch_size, moment)
+                if not offers:
+                    break
+                if kind == "escalation":
+                    offers._service_escalate_batch(moment)
+                else:
+                    offers._service_follow_up_batch(moment)
+            except CONCURRENCY_ERRORS:
+                # rows committed by a concurrent run after this snapshot began: start again on fresh data
+                if testing or retries >= MAX_CONCURRENCY_RETRIES:
+                    raise
+                retries += 1
+                self.env.cr.rollback()
+                self.env.invalidate_all(flush=False)
+                continue
+            done |= offers
+            self.env["ir.cron"]._notify_progress(done=len(done), remaining=int(len(offers) == batch_size))
+            if not testing:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if len(offers) < batch_size:
+                break
+        return done
+
+    @api.model
+    def _service_lock_due(self, kind, batch_size, now):
+        self.env.flush_all()
+        if kind == "escalation":
+            query = """SELECT id FROM service_offer
+                        WHERE state = 'offered' AND next_escalation_at IS NOT NULL AND next_escalation_at <= %s
+                        ORDER BY next_escalation_at, id LIMIT %s FOR UPDATE SKIP LOCKED"""
+        else:
+            query = """SELECT id FROM service_offer
+                        WHERE state = 'accepted' AND followup_due_at IS NOT NULL AND followup_due_at <= %s
+                        ORDER BY followup_due_at, id LIMIT %s FOR UPDATE SKIP LOCKED"""
+        self.env.cr.execute(query, (now, batch_size))
+        return self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+
+    # ------------------------------------------------------------
+    # BUSINESS: ESCALATION
+    # ------------------------------------------------------------
+
+    def _service_escalate_batch(self, now):
+        ladders = {}
+        outbox = _Outbox()
+        for offer in self:
+            level = offer.service_level_id
+            key = (level.id, offer.company_id.id)
+            if key not in ladders:
+                ladders[key] = (level._service_ladder(), level._service_calendar(offer.company_id or self.env.company))
+            ladder, calendar = ladders[key]
+            own = _Outbox()
+            try:
+                with self.env.cr.savepoint():
+                    offer._service_escalate_one(ladder, calendar, now, own)
+            except CONCURRENCY_ERRORS:
+                _logger.info("Escalation of offer %s met a concurrent change; left for the next run.", offer.id)
+                continue
+            except Exception:
+                _logger.exception("Escalation of offer %s failed; retried later.", offer.id)
+                offer._service_write({"next_escalation_at": now + RETRY_DELAY})
+                continue
+            outbox.merge(own)
+        outbox.flush(self.env)
+
+    def _service_escalate_one(self, ladder, calendar, now, outbox):
+        """Fire this offer's due stages; what they send goes to ``outbox``."""
+        self.ensure_one()
+        level = self.service_level_id
+        step = self.escalation_step
+        fired = engine.due_steps(
+            ladder,
+            step,
+            lambda index: level._service_add_hours(calendar, self.offered_at, ladder[index].after_hours),
+            now,
+        )
+        for index in fired:
+            stage = ladder[index]
+            step = index + 1
+            if stage.action == engine.ACTION_REASSIGN:
+                self._service_write({"escalation_step": step, "escalation_stage_id": stage.id})
+                if self._service_reassign(stage, outbox):
+                    return
+            elif stage.action == engine.ACTION_REVIEW:
+                self._service_to_review(stage, outbox)
+                return
+            elif stage.action == engine.ACTION_REMIND:
+                outbox.mail("crm_service_routing.mail_template_offer_reminder", self)
+                outbox.note(
+                    self.lead_id,
+                    self.env._(
+                        "Escalation after %(hours)s h without acceptance: reminder sent to %(technician)s.",
+                        hours=format(stage.after_hours, "g"),
+                        technician=self.technician_id.display_name,
+                    ),
+                )
+            else:
+                outbox.notify(
+                    self,
+                    "crm_service_routing.mail_template_escalation_manager",
+                    self.env._("Unanswered inquiry: %(lead)s", lead=self.lead_id.display_name),
+                )
+        vals = {"escalation_step": step}
+        if fired:
+            vals["escalation_stage_id"] = ladder[fired[-1]].id
+        if step < len(ladder):
+            vals["next_escalation_stage_id"] = ladder[step].id
+            vals["next_escalation_at"] = level._service_add_hours(calendar, self.offered_at, ladder[step].after_hours)
+        else:
+            vals.update(next_escalation_stage_id=False, next_escalation_at=False)
+        self._service_write(vals)
+
+    def _service_reassign(self, stage, outbox):
+        """Offer the inquiry to the next eligible technician; False (offer kept) when there is none."""
+        lead = self.lead_id
+        technician = self.technician_id
+        try:
+            with self.env.cr.savepoint():
+                self._respond("expired")
+                lead._service_write_routing(
+                    {"routing_state": "new", "technician_id": False, "offered_at": False, "accepted_at": False}
+                )
+                decision = lead._service_route("escalation")[lead.id]
+                if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE:
+                    raise _KeepOffer()
+        except _KeepOffer:
+            self.env.invalidate_all(flush=False)
+            outbox.note(
+                lead,
+                self.env._(
+                    "Escalation after %(hours)s h: no other eligible technician, the offer to %(technician)s stays "
+                    "open.",
+                    hours=format(stage.after_hours, "g"),
+                    technician=technician.display_name,
+                ),
+            )
+            return False
+        lead.invalidate_recordset(["offer_ids", "service_offer_id"])
+        new_offer = lead.service_offer_id
+        outbox.note(
+            lead,
+            self.env._(
+                "Escalation after %(hours)s h without acceptance: reassigned from %(old)s to %(new)s.",
+                hours=format(stage.after_hours, "g"),
+                old=technician.display_name,
+                new=new_offer.technician_id.display_name or self.env._("the review queue"),
+            ),
+        )
+        if new_offer.state == "offered":
+            outbox.mail("crm_service_routing.mail_template_offer_new", new_offer)
+        return True
+
+    def _service_to_review(self, stage, outbox):
+        lead = self.lead_id
+        technician = self.technician_id
+        self._respond("expired")
+        self._service_write({"escalation_stage_id": stage.id, "next_escalation_at": False})
+        lead._service_write_routing(
+            {
+                "routing_state": "review",
+                "technician_id": False,
+                "offered_at": False,
+                "accepted_at": False,
+                "review_reason": "unanswered",
+            }
+        )
+        outbox.note(
+            lead,
+            self.env._(
+                "Escalation after %(hours)s h: not answered by %(technician)s, moved to the review queue.",
+                hours=format(stage.after_hours, "g"),
+                technician=technician.display_name,
+            ),
+        )
+
+    # ------------------------------------------------------------
+    # BUSINESS: FOLLOW-UP
+    # ------------------------------------------------------------
+
+    def _service_follow_up_batch(self, now):
+        outbox = _Outbox()
+        for offer in self:
+            level = offer.service_level_id
+            if not level.followup_hours:
+                offer._service_write({"followup_due_at": False})
+                continue
+            calendar = level._service_calendar(offer.company_id or self.env.company)
+            lead = offer.lead_id
+            last = max(filter(None, [offer.responded_at, lead.service_activity_at]))
+            decision = engine.followup_decision(
+                level._service_add_hours(calendar, last, level.followup_hours), now, offer.followup_count
+            )
+            if decision == engine.FOLLOWUP_WAIT:
+                # activity since: the clock starts again from it
+                offer._service_write({"followup_count": 0, **offer._service_followup_values(last)})
+            elif decision == engine.FOLLOWUP_REMIND:
+                offer._service_write({"followup_count": 1, **offer._service_followup_values(now)})
+                offer._service_schedule_technician_activity()
+                outbox.mail("crm_service_routing.mail_template_followup_reminder", offer)
+                outbox.note(
+                    lead,
+                    self.env._(
+                        "No activity for %(hours)s h since acceptance: follow-up sent to %(technician)s.",
+                        hours=format(level.followup_hours, "g"),
+                        technician=offer.technician_id.display_name,
+                    ),
+                )
+            elif decision == engine.FOLLOWUP_NOTIFY:
+                offer._service_write({"followup_count": 2, "followup_due_at": False})
+                outbox.notify(
+                    offer,
+                    "crm_service_routing.mail_template_followup_manager",
+                    self.env._("Accepted inquiry without activity: %(lead)s", lead=lead.display_name),
+                )
+            else:
+                offer._service_write({"followup_due_at": False})
+        outbox.flush(self.env)
+
+    def _service_schedule_technician_activity(self):
+        self.ensure_one()
+        lead = self.lead_id
+        technician = self.technician_id
+        user = (technician.user_ids or technician.child_ids.user_ids)[:1] or lead.user_id
+        if not user:
+            return
+        # the follow-up mail tells the technician; no second "activity assigned" mail
+        lead.with_context(mail_activity_quick_update=True).activity_schedule(
+            "mail.mail_activity_data_todo",
+            user_id=user.id,
+            summary=self.env._("Follow up the inquiry"),
+            note=self.env._("No activity on this accepted inquiry yet: call the customer and agree an appointment."),
+        )
+
+
+class _Outbox:
+    """What a batch sends, sent once at its end: chatter notes per inquiry, mails per template
+    (one rendering per template and batch), channel-manager notices per set of recipients."""
+
+    def __init__(self):
+        self.notes = {}  # lead -> [text]
+        self.mails = {}  # template xmlid -> offers
+        self.notices = []  # (offer, template xmlid, summary)
+
+    def note(self, lead, text):
+        self.notes.setdefault(lead, []).append(text)
+
+    def mail(self, template_xmlid, offer):
+        self.mails[template_xmlid] = self.mails.get(template_xmlid, offer.browse()) | offer
+
+    def notify(self, offer, template_xmlid, summary):
+        self.notices.append((offer, template_xmlid, summary))
+
+    def merge(self, other):
+        for lead, texts in other.notes.items():
+            self.notes.setdefault(lead, []).extend(texts)
+        for template_xmlid, offers in other.mails.items():
+            self.mail(template_xmlid, offers)
+        self.notices.extend(other.notices)
+
+    def flush(self, env):
+        # channel managers: an activity on each inquiry, a mail per template and set of recipients
+        groups = {}
+        for offer, template_xmlid, summary in self.notices:
+            lead = offer.lead_id
+            users = offer.service_level_id._service_managers() or lead.user_id
+            # the mail below tells them; no second "activity assigned" mail
+            quiet = lead.with_context(mail_activity_quick_update=True)
+            for user in users:
+                quiet.activity_schedule("mail.mail_activity_data_todo", user_id=user.id, summary=summary)
+            if users.partner_id:
+                key = (template_xmlid, tuple(sorted(users.partner_id.ids)))
+                groups[key] = groups.get(key, offer.browse()) | offer
+            self.note(
+                lead,
+                env._(
+                    "%(summary)s: notified %(users)s.",
+                    summary=summary,
+                    users=", ".join(users.mapped("name")) or env._("nobody (no channel manager on the SLA tier)"),
+                ),
+            )
+        for (template_xmlid, partner_ids), offers in groups.items():
+            template = env.ref(template_xmlid, raise_if_not_found=False)
+            if template:
+                template.sudo().send_mail_batch(
+                    offers.ids, email_values={"recipient_ids": [Command.set(list(partner_ids))]}
+                )
+        for template_xmlid, offers in self.mails.items():
+            template = env.ref(template_xmlid, raise_if_not_found=False)
+            if template:
+                template.sudo().send_mail_batch(offers.ids)
+        if self.notes:
+            leads = env["crm.lead"].browse(lead.id for lead in self.notes)
+            leads._message_log_batch({lead.id: Markup("<br/>").join(texts) for lead, texts in self.notes.items()})

@@ -1,0 +1,375 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Answer deadlines, escalation ladders and follow-up, with frozen time."""
+
+import datetime
+
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.tests import tagged
+
+from ..engine import escalation as engine
+from .common import ServiceRoutingCase
+
+T0 = datetime.datetime(2026, 3, 2, 8, 0)  # a Monday, 09:00 in Munich
+
+
+def at(hours, start=T0):
+    return start + datetime.timedelta(hours=hours)
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestEscalationEngine(ServiceRoutingCase):
+    def test_due_steps_stop_at_a_closing_stage(self):
+        ladder = [engine.Stage(1, 4, "remind"), engine.Stage(2, 24, "reassign"), engine.Stage(3, 48, "notify")]
+
+        def due(index):
+            return at(ladder[index].after_hours)
+
+        self.assertEqual(engine.due_steps(ladder, 0, due, at(3)), [])
+        self.assertEqual(engine.due_steps(ladder, 0, due, at(5)), [0])
+        self.assertEqual(engine.due_steps(ladder, 1, due, at(5)), [])
+        self.assertEqual(engine.due_steps(ladder, 0, due, at(100)), [0, 1])
+        self.assertEqual(engine.due_steps(ladder, 2, due, at(100)), [2])
+        self.assertEqual(engine.due_steps(ladder, 3, due, at(100)), [])
+
+    def test_followup_decision(self):
+        self.assertEqual(engine.followup_decision(at(10), at(5), 0), engine.FOLLOWUP_WAIT)
+        self.assertEqual(engine.followup_decision(at(10), at(11), 0), engine.FOLLOWUP_REMIND)
+        self.assertEqual(engine.followup_decision(at(10), at(11), 1), engine.FOLLOWUP_NOTIFY)
+        self.assertEqual(engine.followup_decision(at(10), at(11), 2), engine.FOLLOWUP_DONE)
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestEscalation(ServiceRoutingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.standard = cls.env.ref("crm_service_routing.service_level_standard")
+        cls.premium = cls.env.ref("crm_service_routing.service_level_premium")
+        cls.managers = cls.env["res.groups"].create(
+            {"name": "Premium Channel Managers", "users": [Command.link(cls.user_manager.id)]}
+        )
+        cls.standard.write({"escalation_user_id": cls.user_manager.id, "resource_calendar_id": False})
+        cls.premium.write({"escalation_group_id": cls.managers.id, "resource_calendar_id": False})
+        cls.company.service_calendar_id = False
+        (cls.tech_anna | cls.tech_carla).write({"service_level_ids": [Command.link(cls.premium.id)]})
+        # 80331, heat pump: Anna and Carla cover it, Bernd does not
+        cls.pair = cls.tech_anna | cls.tech_carla
+        cls.Offer = cls.env["service.offer"]
+
+    def inquiry(self, level, when=T0, **values):
+        with freeze_time(when):
+            lead = self._create_inquiry(service_level_id=level.id, **values)
+        self.assertEqual(lead.routing_state, "offered")
+        return lead
+
+    def escalate(self, when):
+        with freeze_time(when):
+            return self.Offer._escalate()
+
+    def follow_up(self, when):
+        with freeze_time(when):
+            return self.Offer._follow_up()
+
+    def mails(self, offers, template_xmlid):
+        """The mails of one template sent for ``offers`` (told apart by their subjects)."""
+        match = {
+            "mail_template_offer_new": lambda subject: subject.startswith("New inquiry"),
+            "mail_template_offer_reminder": lambda subject: subject.startswith("Reminder:"),
+            "mail_template_escalation_manager": lambda subject: subject.startswith("Escalation:"),
+            "mail_template_followup_reminder": lambda subject: subject.startswith("Follow-up:"),
+            "mail_template_followup_manager": lambda subject: subject.startswith("Follow-up missed:"),
+        }[template_xmlid]
+        mails = self.env["mail.mail"].search([("model", "=", "service.offer"), ("res_id", "in", offers.ids)])
+        return mails.filtered(lambda mail: match(mail.subject or ""))
+
+    def manager_activities(self, lead, user):
+        return lead.activity_ids.filtered(lambda a: a.user_id == user)
+
+    # ------------------------------------------------------------
+    # deadline and ladder
+    # ------------------------------------------------------------
+
+    def test_answer_deadline_and_next_stage(self):
+        lead = self.inquiry(self.standard)
+        offer = lead.service_offer_id
+        self.assertEqual(offer.service_level_id, self.standard)
+        self.assertEqual(offer.answer_deadline, at(24))
+        self.assertEqual(offer.next_escalation_at, at(4))
+        self.assertEqual(offer.next_escalation_action, "remind")
+        self.assertEqual(lead.service_answer_deadline, at(24))
+        self.assertEqual(lead.service_next_escalation_at, at(4))
+        self.assertEqual(lead.service_next_escalation_action, "remind")
+        premium = self.inquiry(self.premium).service_offer_id
+        self.assertEqual(premium.answer_deadline, at(4))
+        self.assertEqual(premium.next_escalation_at, at(1))
+        # the scheduled action is woken for it, not polled
+        cron = self.env.ref("crm_service_routing.ir_cron_service_escalate")
+        self.assertTrue(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id), ("call_at", "<=", at(1))]))
+
+    def test_standard_ladder(self):
+        """Standard: remind after 4 h, reassign after 24 h, notify the channel manager after 48 h."""
+        lead = self.inquiry(self.standard)
+        first = lead.service_offer_id
+        self.assertFalse(self.escalate(at(3, T0)))
+        # 4 h: a reminder to the technician, once
+        self.assertEqual(self.escalate(at(4)), first)
+        self.assertEqual(len(self.mails(first, "mail_template_offer_reminder")), 1)
+        self.assertEqual(first.escalation_step, 1)
+        self.assertEqual(first.next_escalation_at, at(24))
+        self.assertEqual(lead.service_next_escalation_action, "reassign")
+        self.assertFalse(self.escalate(at(5)))
+        self.assertEqual(len(self.mails(first, "mail_template_offer_reminder")), 1)
+        # 24 h: reassigned through the routing engine, logged; the ladder starts again
+        self.assertEqual(self.escalate(at(24)), first)
+        self.assertEqual(first.state, "expired")
+        second = lead.service_offer_id
+        self.assertEqual(second.state, "offered")
+        self.assertEqual(second.technician_id, self.pair - first.technician_id)
+        self.assertEqual(lead.technician_id, second.technician_id)
+        self.assertEqual(lead.routing_log_ids.sorted("id")[-1].trigger, "escalation")
+        self.assertEqual(second.offered_at, at(24))
+        self.assertEqual(second.next_escalation_at, at(28))
+        self.assertEqual(second.escalation_step, 0)
+        self.assertEqual(len(self.mails(second, "mail_template_offer_new")), 1)
+        # the expired technician is not offered the inquiry again right away
+        with freeze_time(at(24)):
+            lead.action_service_reroute()
+        self.assertEqual(lead.technician_id, second.technician_id)
+        third = lead.service_offer_id
+        # no other eligible technician at the reassign stage: the offer stays, the ladder goes on to notify
+        self.assertEqual(self.escalate(at(48)), third)
+        self.assertEqual(third.state, "offered")
+        self.assertEqual(third.escalation_step, 2)
+        self.assertEqual(third.next_escalation_action, "notify")
+        self.assertEqual(third.next_escalation_at, at(72))
+        self.assertIn("no other eligible technician", "".join(lead.message_ids.mapped("body")))
+        self.assertEqual(self.escalate(at(72)), third)
+        self.assertEqual(len(self.manager_activities(lead, self.user_manager)), 1)
+        manager_mails = self.mails(third, "mail_template_escalation_manager")
+        self.assertEqual(len(manager_mails), 1)
+        self.assertEqual(manager_mails.recipient_ids, self.user_manager.partner_id)
+        self.assertFalse(third.next_escalation_at)
+        self.assertFalse(self.escalate(at(200)))
+
+    def test_premium_ladder(self):
+        """Premium: remind after 1 h, reassign after 4 h, notify after 8 h."""
+        lead = self.inquiry(self.premium)
+        first = lead.service_offer_id
+        self.assertFalse(self.escalate(at(0.9)))
+        self.assertEqual(self.escalate(at(1)), first)
+        self.assertEqual(len(self.mails(first, "mail_template_offer_reminder")), 1)
+        self.assertEqual(self.escalate(at(4)), first)
+        self.assertEqual(first.state, "expired")
+        second = lead.service_offer_id
+        self.assertEqual(second.technician_id, self.pair - first.technician_id)
+        self.assertEqual(second.answer_deadline, at(8))
+        # the new technician's ladder: remind at 5 h, reassign at 8 h (nobody else: kept), notify at 12 h
+        self.assertEqual(self.escalate(at(5)), second)
+        self.assertEqual(len(self.mails(second, "mail_template_offer_reminder")), 1)
+        self.assertEqual(self.escalate(at(8)), second)
+        self.assertEqual(second.state, "offered")
+        self.assertEqual(self.escalate(at(12)), second)
+        self.assertEqual(len(self.manager_activities(lead, self.user_manager)), 1)
+        self.assertEqual(len(self.mails(second, "mail_template_escalation_manager")), 1)
+
+    def test_overdue_stages_fire_in_order_once(self):
+        """A late run fires every due stage once, in order, up to the one that closes the offer."""
+        lead = self.inquiry(self.premium)
+        first = lead.service_offer_id
+        # the new offer (made at 30 h) has its own ladder, not due yet
+        self.assertEqual(self.escalate(at(30)), first)
+        self.assertEqual(first.state, "expired")
+        self.assertEqual(len(self.mails(first, "mail_template_offer_reminder")), 1)
+
+    def test_review_stage(self):
+        level = self.level_standard
+        level.escalation_stage_ids = [
+            Command.create({"after_hours": 2, "action": "remind"}),
+            Command.create({"after_hours": 6, "action": "review"}),
+        ]
+        lead = self.inquiry(level)
+        offer = lead.service_offer_id
+        self.assertEqual(self.escalate(at(2)), offer)
+        self.assertEqual(self.escalate(at(6)), offer)
+        self.assertEqual(offer.state, "expired")
+        self.assertEqual(lead.routing_state, "review")
+        self.assertEqual(lead.review_reason, "unanswered")
+        self.assertFalse(lead.technician_id)
+        self.assertFalse(self.escalate(at(7)))
+
+    def test_accepted_offer_does_not_escalate(self):
+        lead = self.inquiry(self.standard)
+        offer = lead.service_offer_id
+        with freeze_time(at(2)):
+            lead.action_service_accept(offer_id=offer.id)
+        self.assertFalse(self.escalate(at(100)))
+        self.assertFalse(self.mails(offer, "mail_template_offer_reminder"))
+
+    def test_cron_twice_does_nothing_the_second_time(self):
+        leads = self.inquiry(self.standard) | self.inquiry(self.premium)
+        offers = leads.service_offer_id
+        with freeze_time(at(2)):
+            escalated, _followed = self.Offer._cron_escalate()
+            self.assertEqual(escalated, offers.filtered(lambda o: o.service_level_id == self.premium))
+            mails = self.env["mail.mail"].search_count([])
+            messages = self.env["mail.message"].search_count([])
+            escalated, followed = self.Offer._cron_escalate()
+            self.assertFalse(escalated)
+            self.assertFalse(followed)
+            self.assertEqual(self.env["mail.mail"].search_count([]), mails)
+            self.assertEqual(self.env["mail.message"].search_count([]), messages)
+        # woken again for the next due stage (the standard reminder at 4 h)
+        cron = self.env.ref("crm_service_routing.ir_cron_service_escalate")
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id), ("call_at", "=", at(4))]))
+
+    # ------------------------------------------------------------
+    # working hours
+    # ------------------------------------------------------------
+
+    def make_calendar(self):
+        return self.env["resource.calendar"].create(
+            {
+                "name": "Mo-Fr 8-16",
+                "tz": "Europe/Berlin",
+                "attendance_ids": [Command.clear()]
+                + [
+                    Command.create(
+                        {
+                            "name": f"Day {day}",
+                            "dayofweek": str(day),
+                            "hour_from": 8,
+                            "hour_to": 16,
+                            "day_period": "morning",
+                        }
+                    )
+                    for day in range(5)
+                ],
+            }
+        )
+
+    def test_working_hours_across_a_weekend(self):
+        self.premium.resource_calendar_id = self.make_calendar()
+        friday = datetime.datetime(2026, 3, 6, 14, 0)  # 15:00 in Munich
+        lead = self.inquiry(self.premium, when=friday)
+        offer = lead.service_offer_id
+        monday = datetime.datetime(2026, 3, 9)
+        # 4 working hours: 1 on Friday (15-16), 3 on Monday (8-11) = 10:00 UTC
+        self.assertEqual(offer.answer_deadline, monday.replace(hour=10))
+        self.assertEqual(offer.next_escalation_at, friday.replace(hour=15))
+        self.assertEqual(self.escalate(datetime.datetime(2026, 3, 7, 12, 0)), offer)  # Saturday: the reminder
+        self.assertEqual(offer.next_escalation_at, monday.replace(hour=10))
+        self.assertFalse(self.escalate(datetime.datetime(2026, 3, 8, 20, 0)))  # Sunday night: nothing
+        self.assertFalse(self.escalate(monday.replace(hour=9, minute=59)))
+        self.assertEqual(self.escalate(monday.replace(hour=10)), offer)
+        self.assertEqual(offer.state, "expired")
+
+    def test_company_working_hours_when_the_tier_has_none(self):
+        self.company.service_calendar_id = self.make_calendar()
+        friday = datetime.datetime(2026, 3, 6, 14, 0)
+        offer = self.inquiry(self.standard, when=friday).service_offer_id
+        # 24 working hours from Friday 15:00: 1 + 8 (Mon) + 8 (Tue) + 7 (Wed 8-15) = Wednesday 14:00 UTC
+        self.assertEqual(offer.answer_deadline, datetime.datetime(2026, 3, 11, 14, 0))
+        # 4 h: 1 on Friday, 3 on Monday
+        self.assertEqual(offer.next_escalation_at, datetime.datetime(2026, 3, 9, 10, 0))
+
+    # ------------------------------------------------------------
+    # follow-up after acceptance
+    # ------------------------------------------------------------
+
+    def accepted(self, level, hours=1):
+        lead = self.inquiry(level)
+        offer = lead.service_offer_id
+        # the technician has a portal user: the follow-up activity is theirs
+        self.env["res.users"].create(
+            {
+                "login": f"tech{offer.technician_id.id}",
+                "partner_id": offer.technician_id.id,
+                "groups_id": [Command.set([self.env.ref("base.group_portal").id])],
+            }
+        )
+        with freeze_time(at(hours)):
+            lead.action_service_accept(offer_id=offer.id)
+        return lead, offer
+
+    def test_followup_path(self):
+        lead, offer = self.accepted(self.standard)
+        self.assertEqual(offer.followup_due_at, at(49))
+        self.assertEqual(lead.service_followup_due_at, at(49))
+        self.assertFalse(self.follow_up(at(48)))
+        # first miss: an activity for the technician and a reminder
+        self.assertEqual(self.follow_up(at(49)), offer)
+        technician_user = offer.technician_id.user_ids
+        self.assertEqual(len(lead.activity_ids.filtered(lambda a: a.user_id == technician_user)), 1)
+        self.assertEqual(len(self.mails(offer, "mail_template_followup_reminder")), 1)
+        self.assertEqual(offer.followup_count, 1)
+        self.assertEqual(offer.followup_due_at, at(97))
+        self.assertFalse(self.follow_up(at(50)))
+        # second miss: the channel manager
+        self.assertEqual(self.follow_up(at(97)), offer)
+        self.assertEqual(len(self.manager_activities(lead, self.user_manager)), 1)
+        self.assertEqual(len(self.mails(offer, "mail_template_followup_manager")), 1)
+        self.assertFalse(offer.followup_due_at)
+        self.assertFalse(self.follow_up(at(500)))
+        self.assertEqual(len(self.mails(offer, "mail_template_followup_reminder")), 1)
+
+    def test_followup_counts_from_the_last_activity(self):
+        lead, offer = self.accepted(self.premium)
+        self.assertEqual(offer.followup_due_at, at(25))
+        with freeze_time(at(10)):
+            lead.message_post(body="Called the customer", message_type="comment", subtype_xmlid="mail.mt_note")
+        self.assertEqual(lead.service_activity_at, at(10))
+        # due by the acceptance, not by the last activity: rescheduled, nothing sent
+        self.assertEqual(self.follow_up(at(25)), offer)
+        self.assertEqual(offer.followup_due_at, at(34))
+        self.assertFalse(self.mails(offer, "mail_template_followup_reminder"))
+        # an agreed appointment is activity too
+        with freeze_time(at(30)):
+            lead.agreed_appointment = at(72)
+        self.follow_up(at(34))
+        self.assertEqual(offer.followup_due_at, at(54))
+        self.assertFalse(self.mails(offer, "mail_template_followup_reminder"))
+        # a done activity is activity too
+        with freeze_time(at(40)):
+            activity = lead.activity_schedule("mail.mail_activity_data_call", user_id=self.user_manager.id)
+            activity.action_feedback(feedback="Customer reached")
+        self.assertEqual(lead.service_activity_at, at(40))
+        self.follow_up(at(54))
+        self.assertEqual(offer.followup_due_at, at(64))
+        self.assertEqual(self.follow_up(at(64)), offer)
+        self.assertEqual(len(self.mails(offer, "mail_template_followup_reminder")), 1)
+
+    # ------------------------------------------------------------
+    # templates
+    # ------------------------------------------------------------
+
+    def test_every_template_renders_with_real_data(self):
+        lead = self.inquiry(self.premium, phone="+49 89 7654321")
+        offer = lead.service_offer_id
+        with freeze_time(at(1)):
+            lead.action_service_accept(offer_id=offer.id)
+        for xmlid in (
+            "mail_template_offer_new",
+            "mail_template_offer_reminder",
+            "mail_template_escalation_manager",
+            "mail_template_followup_reminder",
+            "mail_template_followup_manager",
+        ):
+            template = self.env.ref(f"crm_service_routing.{xmlid}")
+            self.assertEqual(template.model, "service.offer")
+            body = str(template._render_field("body_html", offer.ids)[offer.id])
+            subject = template._render_field("subject", offer.ids)[offer.id]
+            self.assertIn(lead.name, body, xmlid)
+            self.assertIn(lead.name, subject, xmlid)
+            self.assertIn(f"res_id={lead.id}", body, xmlid)
+            self.assertIn(offer.technician_id.name, body, xmlid)
+            # plain placeholders only: editable by any template editor, rendered without compiling QWeb
+            self.assertFalse(template._has_unsafe_expression_template_qweb(template.body_html, "service.offer"), xmlid)
+            if template.partner_to:
+                self.assertEqual(template._render_field("partner_to", offer.ids)[offer.id], str(offer.technician_id.id))
+        new_body = str(
+            self.env.ref("crm_service_routing.mail_template_offer_new")._render_field("body_html", offer.ids)[offer.id]
+        )
+        self.assertIn("2026", new_body)  # the answer deadline

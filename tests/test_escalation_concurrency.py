@@ -1,0 +1,130 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Two escalation runs at once, on separate cursors, never act twice on an offer.
+
+As in test_routing_concurrency: the fixtures are committed (threads see no
+uncommitted data) and removed afterwards; each run works as the scheduled
+action does outside tests, committing batch by batch.
+"""
+
+import datetime
+
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tests import tagged
+
+from ..models.service_offer import ROUTING_WRITE
+from .common import ConcurrentCase
+
+OFFERS = 40
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestEscalationConcurrency(ConcurrentCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            cls.level_id = (
+                env["service.level"]
+                .create(
+                    {
+                        "name": "Concurrent Escalation",
+                        "code": "CONC-ESC",
+                        "response_hours": 2,
+                        "escalation_stage_ids": [
+                            Command.create({"after_hours": 1, "action": "remind"}),
+                            Command.create({"after_hours": 100, "action": "notify"}),
+                        ],
+                    }
+                )
+                .id
+            )
+            cls.technician_id = (
+                env["res.partner"]
+                .create({"name": "Concurrent Escalation Technician", "is_technician": True, "email": "ce@example.com"})
+                .id
+            )
+            leads = (
+                env["crm.lead"]
+                .with_context(service_no_routing=True)
+                .create(
+                    [
+                        {
+                            "name": f"Escalation race {index}",
+                            "service_occasion": "repair",
+                            "service_level_id": cls.level_id,
+                            "email_from": f"race{index}@example.org",
+                        }
+                        for index in range(OFFERS)
+                    ]
+                )
+            )
+            cls.lead_ids = leads.ids
+            past = fields.Datetime.now() - datetime.timedelta(hours=3)
+            cls.offer_ids = (
+                env["service.offer"]
+                .sudo()
+                .with_context(service_routing_write=ROUTING_WRITE)
+                .create(
+                    [
+                        {
+                            "lead_id": lead.id,
+                            "company_id": lead.company_id.id,
+                            "technician_id": cls.technician_id,
+                            "offered_at": past,
+                        }
+                        for lead in leads
+                    ]
+                )
+                .ids
+            )
+        cls.addClassCleanup(cls._remove_fixtures)
+
+    @classmethod
+    def _remove_fixtures(cls):
+        with cls.registry.cursor() as cr:
+            for query in (
+                "DELETE FROM mail_message WHERE model = 'service.offer' AND res_id = ANY(%(offers)s)",
+                "DELETE FROM mail_message WHERE model = 'crm.lead' AND res_id = ANY(%(leads)s)",
+                "DELETE FROM mail_activity WHERE res_model = 'crm.lead' AND res_id = ANY(%(leads)s)",
+                "DELETE FROM service_offer WHERE id = ANY(%(offers)s)",
+                "DELETE FROM service_routing_log WHERE lead_id = ANY(%(leads)s)",
+                "DELETE FROM crm_lead WHERE id = ANY(%(leads)s)",
+                "DELETE FROM service_escalation_stage WHERE level_id = %(level)s",
+                "DELETE FROM service_level WHERE id = %(level)s",
+                "DELETE FROM res_partner WHERE id = %(tech)s",
+            ):
+                cr.execute(
+                    query,
+                    {"offers": cls.offer_ids, "leads": cls.lead_ids, "level": cls.level_id, "tech": cls.technician_id},
+                )
+
+    def reminders(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                """SELECT m.res_id, count(*) FROM mail_mail mm JOIN mail_message m ON m.id = mm.mail_message_id
+                    WHERE m.model = 'service.offer' AND m.res_id = ANY(%s) AND m.subject LIKE 'Reminder:%%'
+                    GROUP BY m.res_id""",
+                (self.offer_ids,),
+            )
+            mails = dict(cr.fetchall())
+            cr.execute("SELECT id, escalation_step FROM service_offer WHERE id = ANY(%s)", (self.offer_ids,))
+            return mails, dict(cr.fetchall())
+
+    def test_two_runs_at_once_never_double_act(self):
+        def escalate(env):
+            return env["service.offer"]._escalate(batch_size=5).ids
+
+        results = self.run_threads([escalate, escalate])
+        self.assertEqual([error for _ids, error in results if error], [])
+        first, second = ({offer_id for offer_id in ids if offer_id in self.offer_ids} for ids, _error in results)
+        self.assertFalse(first & second, "an offer was escalated by both runs")
+        self.assertEqual(first | second, set(self.offer_ids))
+        mails, steps = self.reminders()
+        self.assertEqual(mails, dict.fromkeys(self.offer_ids, 1))
+        self.assertEqual(set(steps.values()), {1})
+        # and a third run, afterwards, finds nothing to do
+        results = self.run_threads([escalate])
+        self.assertFalse(set(results[0][0] or ()) & set(self.offer_ids))
+        self.assertEqual(self.reminders()[0], dict.fromkeys(self.offer_ids, 1))
