@@ -9,7 +9,11 @@ if [ "${1:-}" = "--demo" ]; then
     DEMO=1
     shift
 fi
-DB=${TEST_DB:-${ADDON}_test$([ "$DEMO" = 1 ] && echo _demo)}
+if [ "$DEMO" = 1 ]; then
+    DB=${TEST_DB:-${ADDON}_test_demo}
+else
+    DB=${TEST_DB:-${ADDON}_test}
+fi
 check_odoo
 python3 -c "import pytest_odoo" 2>/dev/null || die "missing pytest-odoo: pip install -r $REPO/requirements-test.txt"
 check_postgres
