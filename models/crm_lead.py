@@ -364,8 +364,8 @@ class CrmLead(models.Model):
             if changed:
                 raise UserError(
                     self.env._(
-                        "%(fields)s are set by the routing only: use Accept, Decline, Assign Technician "
-                        "or Route Again.",
+                        "Only the routing sets these fields: %(fields)s. Use Accept, Decline, Assign "
+                        "Technician or Route Again.",
                         fields=", ".join(
                             sorted(self._fields[fname]._description_string(self.env) for fname in changed)
                         ),
