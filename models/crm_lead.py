@@ -376,6 +376,18 @@ class CrmLead(models.Model):
         """The routing's own write of its fields (with the rights it needs, without tracking noise)."""
         return self.sudo().with_context(service_routing_write=ROUTING_WRITE, tracking_disable=True).write(vals)
 
+    def _service_write_unoffered(self, routing_state, **values):
+        """The routing fields of an inquiry that holds no open offer (any more): ``new`` or ``review``."""
+        return self._service_write_routing(
+            {
+                "routing_state": routing_state,
+                "technician_id": False,
+                "offered_at": False,
+                "accepted_at": False,
+                **values,
+            }
+        )
+
     def _service_sync_offer(self):
         """Set the routing fields from the open offer (after a merge moved offers around)."""
         for lead in self:
@@ -390,7 +402,7 @@ class CrmLead(models.Model):
                     }
                 )
             elif lead.routing_state in OPEN_ROUTING_STATES:
-                lead._service_write_routing({"routing_state": "new", "technician_id": False, "accepted_at": False})
+                lead._service_write_unoffered("new")
                 lead._service_route_safely("rerun")
 
     def _service_sync_closed(self):
@@ -412,8 +424,6 @@ class CrmLead(models.Model):
                 if offer:
                     lead._service_write_routing({"routing_state": "accepted", "technician_id": offer.technician_id.id})
                 else:
-                    lead._service_write_routing(
-                        {"routing_state": "new", "technician_id": False, "offered_at": False, "accepted_at": False}
-                    )
+                    lead._service_write_unoffered("new")
                     if not self.env.context.get("service_no_routing"):
                         lead._service_route_safely("reopen")

@@ -6,10 +6,9 @@ import json
 import logging
 import re
 
-from dateutil.relativedelta import relativedelta
 from psycopg2 import IntegrityError
 
-from odoo import api, fields, models, tools
+from odoo import api, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, _as_validation_error
 
@@ -81,7 +80,6 @@ INTAKE_BATCH_LIMIT = 200
 # the caller is told ``review`` only.
 INTAKE_HIDDEN_REVIEW_REASONS = frozenset({"large_account"})
 # How far ahead a preferred appointment may lie.
-APPOINTMENT_HORIZON_YEARS = 5
 
 
 class CrmLead(models.Model):
@@ -392,18 +390,11 @@ class CrmLead(models.Model):
                 )
             vals["service_level_id"] = level.id
         if vals.get("preferred_appointment"):
-            # not in the past: checked with every inquiry's appointments at create
-            when = self._service_parse_datetime(vals["preferred_appointment"], "preferred_appointment")
-            if when > fields.Datetime.now() + relativedelta(years=APPOINTMENT_HORIZON_YEARS):
-                raise ValidationError(
-                    self.env._(
-                        "%(field)s: %(value)s lies more than %(years)s years ahead.",
-                        field="preferred_appointment",
-                        value=vals["preferred_appointment"],
-                        years=APPOINTMENT_HORIZON_YEARS,
-                    )
-                )
-            vals["preferred_appointment"] = when
+            # neither past nor too far ahead: checked with every inquiry's appointments
+            vals["preferred_appointment"] = self._service_parse_datetime(
+                vals["preferred_appointment"], "preferred_appointment"
+            )
+            self._service_check_appointments(vals)
         if not vals.get("name"):
             vals["name"] = self._service_default_name(vals, country)
         return vals

@@ -1,9 +1,14 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..engine.postal import is_valid_postal_code, normalize_postal_code
+
+# appointments further ahead are typing errors (year 9999), refused wherever they are written
+APPOINTMENT_HORIZON_YEARS = 5
 
 
 class CrmLead(models.Model):
@@ -34,18 +39,31 @@ class CrmLead(models.Model):
 
     @api.model
     def _service_check_appointments(self, vals):
+        """Appointments lie between now and APPOINTMENT_HORIZON_YEARS ahead, however they are written."""
         now = fields.Datetime.now().replace(second=0, microsecond=0)
+        horizon = now + relativedelta(years=APPOINTMENT_HORIZON_YEARS)
         for key in ("preferred_appointment", "agreed_appointment"):
             if vals.get(key):
                 value = fields.Datetime.to_datetime(vals[key])
+                if now <= value <= horizon:
+                    continue
+                label = self._fields[key]._description_string(self.env)
                 if value < now:
                     raise ValidationError(
                         self.env._(
                             "The %(field)s %(value)s lies in the past.",
-                            field=self._fields[key]._description_string(self.env),
+                            field=label,
                             value=fields.Datetime.to_string(value),
                         )
                     )
+                raise ValidationError(
+                    self.env._(
+                        "The %(field)s %(value)s lies more than %(years)s years ahead.",
+                        field=label,
+                        value=fields.Datetime.to_string(value),
+                        years=APPOINTMENT_HORIZON_YEARS,
+                    )
+                )
 
     @api.model
     def _service_match_values(self, vals):

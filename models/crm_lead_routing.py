@@ -171,15 +171,12 @@ class CrmLead(models.Model):
         attempts = self.routing_attempts + 1
         message = (error.args[0] if isinstance(error, UserError) and error.args else repr(error))[:500]
         if attempts >= MAX_ROUTING_ATTEMPTS:
-            self._service_write_routing(
-                {
-                    "routing_attempts": attempts,
-                    "routing_error": message,
-                    "routing_retry_at": False,
-                    "routing_state": "review",
-                    "technician_id": False,
-                    "review_reason": "routing_error",
-                }
+            self._service_write_unoffered(
+                "review",
+                routing_attempts=attempts,
+                routing_error=message,
+                routing_retry_at=False,
+                review_reason="routing_error",
             )
             return
         retry_at = fields.Datetime.now() + datetime.timedelta(minutes=2**attempts)
@@ -375,16 +372,8 @@ class CrmLead(models.Model):
             self._service_offer(decision.technician_id, log, claimed=chosen_by != "dispatcher")
             self._service_pay_rotation(engine.rotation_credits(decision))
         else:
-            self._service_write_routing(
-                {
-                    "routing_state": "review",
-                    "technician_id": False,
-                    "offered_at": False,
-                    "accepted_at": False,
-                    "review_reason": decision.review_reason,
-                    "routing_retry_at": False,
-                    "routing_error": False,
-                }
+            self._service_write_unoffered(
+                "review", review_reason=decision.review_reason, routing_retry_at=False, routing_error=False
             )
         return log
 

@@ -117,9 +117,7 @@ class ServiceOffer(models.Model):
             offer._lock_open(OPEN_OFFER_STATES, "decline")
             lead = offer.lead_id
             offer._respond("declined", decline_reason=reason, decline_note=note or False)
-            lead._service_write_routing(
-                {"routing_state": "new", "technician_id": False, "accepted_at": False, "offered_at": False}
-            )
+            lead._service_write_unoffered("new")
             lead.sudo().message_post(
                 body=self.env._(
                     "Declined by %(technician)s: %(reason)s %(note)s",

@@ -342,9 +342,7 @@ class ServiceOffer(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._respond("expired")
-                lead._service_write_routing(
-                    {"routing_state": "new", "technician_id": False, "offered_at": False, "accepted_at": False}
-                )
+                lead._service_write_unoffered("new")
                 decision = lead._service_route("escalation")[lead.id]
                 if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE:
                     raise _KeepOffer()
@@ -380,15 +378,7 @@ class ServiceOffer(models.Model):
         technician = self.technician_id
         self._respond("expired")
         self._service_write({"escalation_stage_id": stage.id, "next_escalation_at": False})
-        lead._service_write_routing(
-            {
-                "routing_state": "review",
-                "technician_id": False,
-                "offered_at": False,
-                "accepted_at": False,
-                "review_reason": "unanswered",
-            }
-        )
+        lead._service_write_unoffered("review", review_reason="unanswered")
         outbox.note(
             lead,
             self.env._(

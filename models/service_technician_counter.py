@@ -28,7 +28,6 @@ class ServiceTechnicianCounter(models.Model):
     _rec_name = "technician_id"
 
     technician_id = fields.Many2one("res.partner", required=True, readonly=True, ondelete="cascade")
-    offer_count = fields.Integer("Offers", readonly=True)
     last_offered_at = fields.Datetime(readonly=True)
     # rotation orders technicians by their last offer: read here, not from the offer history
     last_offer_id = fields.Many2one("service.offer", readonly=True, ondelete="set null")
@@ -67,12 +66,11 @@ class ServiceTechnicianCounter(models.Model):
         serialization failure: the load this routing counted is stale.
         """
         self.env.cr.execute(
-            """INSERT INTO service_technician_counter AS c
-                      (technician_id, offer_count, last_offered_at, last_offer_id)
-               VALUES (%s, 1, %s, %s)
+            """INSERT INTO service_technician_counter
+                      (technician_id, last_offered_at, last_offer_id)
+               VALUES (%s, %s, %s)
                ON CONFLICT (technician_id) DO UPDATE
-                  SET offer_count = c.offer_count + 1,
-                      last_offered_at = EXCLUDED.last_offered_at,
+                  SET last_offered_at = EXCLUDED.last_offered_at,
                       last_offer_id = EXCLUDED.last_offer_id""",
             (technician_id, offer.offered_at, offer.id),
             # a stale snapshot is expected under load: the request is retried, no error to log

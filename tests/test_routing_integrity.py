@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.base.controllers.rpc import dumps as xmlrpc_dumps
 
-from .common import ServiceRoutingCase
+from .common import ServiceRoutingCase, in_days
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
@@ -101,7 +101,7 @@ class TestRoutingIntegrity(ServiceRoutingCase):
             )
         with self.assertRaises(AccessError):
             self.env["service.technician.counter"].with_user(self.user_dispatcher).create(
-                {"technician_id": self.tech_anna.id, "offer_count": -100}
+                {"technician_id": self.tech_anna.id, "last_offered_at": "2000-01-01 00:00:00"}
             )
 
     def test_one_open_offer_per_inquiry_in_postgresql(self):
@@ -235,6 +235,17 @@ class TestRoutingIntegrity(ServiceRoutingCase):
                 [("technician_id", "=", technician.id), ("routing_state", "in", ("offered", "accepted"))]
             ),
         )
+
+    def test_appointments_within_the_horizon_however_written(self):
+        lead = self._offered()
+        for vals in ({"agreed_appointment": "9999-12-31 23:00:00"}, {"preferred_appointment": "2000-01-01 08:00:00"}):
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                lead.with_user(self.user_dispatcher).write(vals)
+        with self.assertRaisesRegex(ValidationError, "more than 5 years ahead"):
+            self._create_inquiry(preferred_appointment="2999-01-01 08:00:00")
+        agreed = in_days(30)
+        lead.write({"agreed_appointment": agreed})
+        self.assertEqual(lead.agreed_appointment, agreed)
 
     def test_copy_is_not_routed(self):
         lead = self._offered()
