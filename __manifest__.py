@@ -23,6 +23,7 @@
         "data/service_escalation_data.xml",
         "data/mail_template_data.xml",
         "data/ir_cron_escalation_data.xml",
+        "data/crm_team_data.xml",
         "views/service_equipment_type_views.xml",
         "views/service_level_views.xml",
         "views/service_contract_views.xml",
@@ -37,9 +38,16 @@
         "wizard/crm_lead_assign_views.xml",
         "wizard/crm_lead_decline_views.xml",
         "wizard/service_routing_replay_views.xml",
+        "wizard/crm_lead_reroute_views.xml",
+        "views/service_dashboard_views.xml",
         "views/crm_service_routing_menus.xml",
         "views/service_escalation_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "crm_service_routing/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/service_demo.xml",
     ],

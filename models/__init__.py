@@ -21,6 +21,8 @@ from . import crm_lead
 from . import crm_lead_matching
 from . import crm_lead_intake
 from . import crm_lead_routing
+from . import crm_team
+from . import crm_lead_backoffice
 from . import service_escalation_stage
 from . import service_level_escalation
 from . import service_offer_escalation

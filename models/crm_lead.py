@@ -373,8 +373,19 @@ class CrmLead(models.Model):
                 )
 
     def _service_write_routing(self, vals):
-        """The routing's own write of its fields (with the rights it needs, without tracking noise)."""
-        return self.sudo().with_context(service_routing_write=ROUTING_WRITE, tracking_disable=True).write(vals)
+        """The routing's own write of its fields (with the rights it needs); tracked in the chatter.
+
+        An inquiry that goes to review gets a to-do for a dispatcher, one that
+        leaves it has its to-do marked done (see crm_lead_backoffice.py).
+        """
+        leaving_review = self.filtered(lambda lead: lead.routing_state == "review")
+        result = self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
+        state = vals.get("routing_state")
+        if state == "review":
+            self._service_schedule_review()
+        elif state and leaving_review:
+            leaving_review._service_close_review()
+        return result
 
     def _service_write_unoffered(self, routing_state, **values):
         """The routing fields of an inquiry that holds no open offer (any more): ``new`` or ``review``."""

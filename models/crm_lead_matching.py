@@ -34,7 +34,9 @@ class CrmLead(models.Model):
                     )
                 )
             vals["zip"] = zip_code
-            vals.setdefault("country_id", country.id)
+            # a form sends country_id False: a postal code without country is one of the company's country
+            if not vals.get("country_id"):
+                vals["country_id"] = country.id
         self._service_check_appointments(vals)
 
     @api.model

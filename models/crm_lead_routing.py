@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..engine import routing as engine
 from ..engine.postal import normalize_postal_code
+from .crm_lead import LIVE_ROUTING_STATES
 from .service_offer import OPEN_OFFER_STATES, ROUTING_WRITE
 from .service_technician_counter import CONCURRENCY_ERRORS
 
@@ -37,11 +38,46 @@ class CrmLead(models.Model):
         return self._service_named_offer(offer_id).action_decline(reason, note)
 
     def action_service_reroute(self):
-        """Dispatcher: route again now, withdrawing the current offer."""
+        """Dispatcher: route again now, withdrawing the current offer.
+
+        An accepted job is withdrawn from its technician only once the
+        dispatcher confirmed it (context ``service_reroute_confirmed``, set by
+        the confirmation dialog this returns otherwise). Returns a
+        notification that says where each inquiry went.
+        """
         self._service_check_dispatcher()
-        self._service_withdraw_offers()
-        self._service_route("rerun")
-        return True
+        leads = self.filtered(lambda lead: lead.routing_state in LIVE_ROUTING_STATES)
+        if not leads:
+            raise UserError(
+                self.env._("Only open service inquiries are routed again; won, lost or closed ones stay as they are.")
+            )
+        accepted = leads.filtered(lambda lead: lead.routing_state == "accepted")
+        if accepted and not self.env.context.get("service_reroute_confirmed"):
+            return self.env["crm.lead.reroute"]._action_confirm(leads)
+        for lead in leads:
+            previous = lead.sudo().service_offer_id
+            previous_state = previous.state
+            lead._service_withdraw_offers()
+            lead._service_route("rerun")
+            outcome = lead.sudo().routing_log_ids.sorted("id")[-1:].reason or ""
+            if previous_state == "accepted":
+                body = self.env._(
+                    "Routed again by %(user)s: the job accepted by %(technician)s was withdrawn from them. %(outcome)s",
+                    user=self.env.user.name,
+                    technician=previous.technician_id.display_name,
+                    outcome=outcome,
+                )
+            elif previous:
+                body = self.env._(
+                    "Routed again by %(user)s: the open offer to %(technician)s was withdrawn. %(outcome)s",
+                    user=self.env.user.name,
+                    technician=previous.technician_id.display_name,
+                    outcome=outcome,
+                )
+            else:
+                body = self.env._("Routed again by %(user)s. %(outcome)s", user=self.env.user.name, outcome=outcome)
+            lead.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+        return self._service_routing_feedback(leads)
 
     def action_service_confirm_match(self):
         """Dispatcher: link the suggested contract and equipment of an inquiry held as 'match to confirm',
@@ -80,14 +116,7 @@ class CrmLead(models.Model):
     def action_service_open_assign(self):
         self.ensure_one()
         self._service_check_dispatcher()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Assign Technician"),
-            "res_model": "crm.lead.assign",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_lead_id": self.id},
-        }
+        return self.env["crm.lead.assign"]._action_open(self)
 
     def action_service_open_decline(self):
         self.ensure_one()
@@ -368,6 +397,9 @@ class CrmLead(models.Model):
         """Write a decision: an offer to its technician, or the review queue; and its log."""
         self.ensure_one()
         log = self._service_log(decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy)
+        if trigger == "create":
+            # the chatter tracks no change of a record created in the same transaction: say it
+            self.sudo()._message_log(body=log.reason)
         if decision.technician_id:
             self._service_offer(decision.technician_id, log, claimed=chosen_by != "dispatcher")
             self._service_pay_rotation(engine.rotation_credits(decision))
@@ -418,43 +450,44 @@ class CrmLead(models.Model):
         self.env["service.rotation.entry"]._append((self.company_id or self.env.company).id, changes)
         self.env["res.partner"].browse(changes).invalidate_recordset(["service_rotation_credit"])
 
+    def _service_routing_feedback(self, leads):
+        """A notification that says where the inquiries went; the view reloads after it."""
+        if len(leads) == 1:
+            message = leads.sudo().routing_log_ids.sorted("id")[-1:].reason or leads.display_name
+            title = leads.display_name
+        else:
+            offered = len(leads.filtered(lambda lead: lead.routing_state == "offered"))
+            message = self.env._(
+                "%(count)s inquiries routed again: %(offered)s offered, %(held)s held for a dispatcher.",
+                count=len(leads),
+                offered=offered,
+                held=len(leads) - offered,
+            )
+            title = self.env._("Routed again")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": "success" if all(lead.routing_state == "offered" for lead in leads) else "warning",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def _service_withdraw_offers(self):
         self.sudo().offer_ids.filtered(lambda o: o.state in OPEN_OFFER_STATES)._respond("withdrawn")
 
     def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=()):
         names = {c.id: c.name for c in candidates}
-        if decision.technician_id:
-            by = chosen_by or decision.chosen_by
-            reason = {
-                "contract": self.env._("Offered to the contract technician %(name)s."),
-                "dispatcher": self.env._("Offered to %(name)s by a dispatcher."),
-            }.get(by, self.env._("Offered to %(name)s, first by %(strategy)s of %(count)s eligible."))
-            reason = reason % {
-                "name": names.get(decision.technician_id, decision.technician_id),
-                "strategy": decision.strategy,
-                "count": len(decision.ranking),
-            }
-        else:
-            by = None
-            reason = dict(self.env["service.routing.log"]._fields["review_reason"]._description_selection(self.env))[
-                decision.review_reason
-            ]
-        if decision.contract_note and by != "contract":
-            reason = f"{reason} ({decision.contract_note})"
-        if busy:
-            reason = "{} {}".format(
-                reason,
-                self.env._(
-                    "Passed over, being offered another inquiry at the same moment: %(names)s.",
-                    names=", ".join(str(names.get(tid, tid)) for tid in busy),
-                ),
-            )
+        by = (chosen_by or decision.chosen_by) if decision.technician_id else None
+        Log = self.env["service.routing.log"]
+        reason_data = Log._reason_data(decision, inquiry, by, names, busy=busy)
         decision_json = decision.to_json()
         if busy:
             decision_json["busy"] = list(busy)
         return (
-            self.env["service.routing.log"]
-            .sudo()
+            Log.sudo()
             .with_context(service_routing_write=ROUTING_WRITE)
             .create(
                 {
@@ -466,7 +499,7 @@ class CrmLead(models.Model):
                     "strategy": decision.strategy,
                     "chosen_by": by,
                     "review_reason": decision.review_reason,
-                    "reason": reason,
+                    "reason_data": reason_data,
                     "candidate_count": len(decision.ranking),
                     "dropped_count": len(decision.dropped),
                     "decision": decision_json,

@@ -4,7 +4,9 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import format_date, format_datetime
 
+from ..engine import routing as engine
 from .service_level import STRATEGY_SELECTION
 from .service_offer import ROUTING_WRITE
 
@@ -15,8 +17,9 @@ TRIGGERS = [
     ("manual", "Dispatcher"),
     ("cron", "Scheduled backstop"),
     ("escalation", "Escalation"),
-    ("rerun", "Re-run"),
+    ("rerun", "Routed again"),
     ("reopen", "Reopened"),
+    ("update", "Address or equipment corrected"),
 ]
 OUTCOMES = [
     ("offered", "Offered"),
@@ -64,7 +67,11 @@ class ServiceRoutingLog(models.Model):
         readonly=True,
     )
     review_reason = fields.Selection(REVIEW_REASONS, readonly=True)
-    reason = fields.Char(readonly=True, help="The decision in a sentence.")
+    # the decision as a code and its parameters (names, counts, rule codes), rendered
+    # in the reader's language by _compute_reason: never a sentence frozen in the
+    # language of whoever triggered the routing
+    reason_data = fields.Json("Reason (codes)", readonly=True)
+    reason = fields.Char(compute="_compute_reason", help="The decision in a sentence, in your language.")
     candidate_count = fields.Integer("Eligible", readonly=True)
     dropped_count = fields.Integer("Dropped", readonly=True)
     # the engine's output and input: they name competing technicians, for dispatchers only
@@ -78,7 +85,20 @@ class ServiceRoutingLog(models.Model):
         groups="crm_service_routing.group_service_dispatcher",
     )
 
-    @api.depends("decision")
+    @api.depends("lead_id", "create_date")
+    def _compute_display_name(self):
+        for log in self:
+            when = format_datetime(self.env, log.create_date, dt_format="short") if log.create_date else ""
+            log.display_name = self.env._(
+                "Decision of %(when)s on %(inquiry)s", when=when, inquiry=log.lead_id.sudo().display_name or ""
+            )
+
+    @api.depends("reason_data")
+    def _compute_reason(self):
+        for log in self:
+            log.reason = self._render_reason(log.reason_data or {})
+
+    @api.depends("decision", "facts")
     def _compute_candidates_html(self):
         partners = (
             self.env["res.partner"]
@@ -95,20 +115,29 @@ class ServiceRoutingLog(models.Model):
         names = {p.id: p.display_name for p in partners.exists()}
         for log in self:
             decision = log.decision or {}
+            inquiry, candidates = (
+                engine.facts_from_json(log.facts) if log.facts and log.facts.get("inquiry") else (None, [])
+            )
+            by_id = {c.id: c for c in candidates}
+            strategy = decision.get("strategy")
+
+            def explain(row, rule=None, inquiry=inquiry, by_id=by_id, strategy=strategy):
+                candidate = by_id.get(row["id"])
+                if candidate is None or inquiry is None:
+                    return row.get("detail") or ""
+                return self._explain_candidate(strategy, inquiry, candidate, rule=rule)
+
             rows = [
-                (str(row["rank"]), names.get(row["id"], row["id"]), self.env._("eligible"), row["detail"])
+                (str(row["rank"]), names.get(row["id"], row["id"]), self.env._("Eligible"), explain(row))
                 for row in decision.get("ranking", [])
             ] + [
-                (
-                    "",
-                    names.get(row["id"], row["id"]),
-                    self._rule_label(row["rule"]),
-                    row["detail"],
-                )
+                ("", names.get(row["id"], row["id"]), self._rule_label(row["rule"]), explain(row, row["rule"]))
                 for row in decision.get("dropped", [])
             ]
             if not rows:
-                log.candidates_html = Markup("<p>%s</p>") % self.env._("No technician covers this inquiry's area.")
+                log.candidates_html = Markup("<p>%s</p>") % self.env._(
+                    "No technician has a service area that covers this inquiry's postal code."
+                )
                 continue
             body = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
@@ -117,8 +146,8 @@ class ServiceRoutingLog(models.Model):
             )
             log.candidates_html = Markup(
                 '<table class="table table-sm o_service_routing_candidates"><thead><tr>'
-                "<th>#</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
-            ) % (self.env._("Technician"), self.env._("Result"), self.env._("Detail"), body)
+                "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
+            ) % (self.env._("Rank"), self.env._("Technician"), self.env._("Result"), self.env._("Why"), body)
 
     # ------------------------------------------------------------
     # CRUD: append-only
@@ -129,7 +158,7 @@ class ServiceRoutingLog(models.Model):
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
             raise UserError(self.env._("Routing decisions are written by the routing only."))
         for vals in vals_list:
-            for key in ("decision", "facts"):
+            for key in ("decision", "facts", "reason_data"):
                 if key in vals:
                     vals[key] = _json_without_nulls(vals[key])
         return super().create(vals_list)
@@ -157,6 +186,168 @@ class ServiceRoutingLog(models.Model):
             "capacity": self.env._("Capacity"),
             "declined": self.env._("Declined before"),
         }.get(rule, rule)
+
+    # ------------------------------------------------------------
+    # BUSINESS: EXPLANATIONS, in the reader's language
+    # ------------------------------------------------------------
+
+    @api.model
+    def _reason_data(self, decision, inquiry, chosen_by, names, busy=()):
+        """The codes and parameters a decision's sentence is rendered from (see _render_reason)."""
+        data = {"strategy": decision.strategy, "count": len(decision.ranking)}
+        if decision.technician_id:
+            data["code"] = {"contract": "offered_contract", "dispatcher": "offered_dispatcher"}.get(
+                chosen_by, "offered_strategy"
+            )
+            data["technician"] = str(names.get(decision.technician_id, decision.technician_id))
+        else:
+            data["code"] = "review"
+            data["review_reason"] = decision.review_reason
+        if decision.contract_note and chosen_by != "contract":
+            contract_id = inquiry.contract_technician_id
+            dropped = {d.id: d.rule for d in decision.dropped}
+            if any(r.id == contract_id for r in decision.ranking):
+                data["contract"] = {"status": "eligible"}
+            elif contract_id in dropped:
+                data["contract"] = {"status": "dropped", "rule": dropped[contract_id]}
+            else:
+                data["contract"] = {"status": "missing"}
+        if busy:
+            data["busy"] = [str(names.get(tid, tid)) for tid in busy]
+        return data
+
+    @api.model
+    def _render_reason(self, data):
+        """A decision's sentence from its codes (see _reason_data), in the current language."""
+        if not data:
+            return ""
+        strategies = dict(self._fields["strategy"]._description_selection(self.env))
+        reasons = dict(self._fields["review_reason"]._description_selection(self.env))
+        code = data.get("code")
+        if code == "offered_contract":
+            text = self.env._("Offered to %(name)s, the customer's contract technician.", name=data.get("technician"))
+        elif code == "offered_dispatcher":
+            text = self.env._("Offered to %(name)s by a dispatcher.", name=data.get("technician"))
+        elif code == "offered_strategy":
+            text = self.env._(
+                "Offered to %(name)s: first of %(count)s eligible technicians by %(strategy)s.",
+                name=data.get("technician"),
+                count=data.get("count", 0),
+                strategy=strategies.get(data.get("strategy"), data.get("strategy") or ""),
+            )
+        else:
+            reason = data.get("review_reason")
+            text = self.env._(
+                "Held for a dispatcher: %(reason)s.", reason=reasons.get(reason, reason or self.env._("unknown"))
+            )
+        contract = data.get("contract") or {}
+        if contract.get("status") == "eligible":
+            text += " " + self.env._("The contract technician was eligible.")
+        elif contract.get("status") == "missing":
+            text += " " + self.env._("The contract technician does not cover this inquiry.")
+        elif contract.get("status") == "dropped":
+            text += " " + self.env._(
+                "The contract technician was passed over: %(rule)s.", rule=self._rule_label(contract.get("rule"))
+            )
+        if data.get("busy"):
+            text += " " + self.env._(
+                "Passed over, being offered another inquiry at the same moment: %(names)s.",
+                names=", ".join(data["busy"]),
+            )
+        return text
+
+    @api.model
+    def _explain_candidate(self, strategy, inquiry, candidate, rule=None):
+        """Why ``candidate`` (an engine.Candidate) ranks where it does, or the rule that dropped it,
+        in words a dispatcher uses and in the current language."""
+        if rule:
+            return self._explain_dropped(inquiry, candidate, rule)
+        return self._explain_ranked(strategy, inquiry, candidate)
+
+    @api.model
+    def _explain_dropped(self, inquiry, candidate, rule):
+        _ = self.env._
+        if rule == engine.RULE_COMPANY:
+            return _("Works for another company")
+        if rule == engine.RULE_INACTIVE:
+            return _("Archived, or no longer a technician")
+        if rule == engine.RULE_AREA:
+            radius = [hit for hit in candidate.area_hits if hit.kind == "radius"]
+            if radius:
+                nearest = min(radius, key=lambda hit: float("inf") if hit.distance_km is None else hit.distance_km)
+                if nearest.distance_km is None:
+                    return _("Distance unknown; travels up to %(radius)s km", radius=f"{nearest.radius_km:.0f}")
+                return _(
+                    "%(distance)s km away; travels up to %(radius)s km",
+                    distance=f"{nearest.distance_km:.0f}",
+                    radius=f"{nearest.radius_km:.0f}",
+                )
+            return _("Does not cover this postal code")
+        if rule == engine.RULE_SPECIALIZATION:
+            if inquiry.safety_critical:
+                return _("Not trained for this safety-critical equipment")
+            return _("Not trained for this equipment")
+        if rule == engine.RULE_CERTIFICATION:
+            return _("Not certified for this SLA tier")
+        if rule == engine.RULE_PAUSED:
+            return _("Paused: takes no new jobs")
+        if rule == engine.RULE_AWAY:
+            return _("Away until %(date)s", date=format_date(self.env, candidate.away_until))
+        if rule == engine.RULE_CAPACITY:
+            return _(
+                "Fully booked: %(open)s of %(capacity)s jobs open",
+                open=candidate.open_count,
+                capacity=candidate.capacity,
+            )
+        if rule == engine.RULE_DECLINED:
+            return _("Declined this inquiry before")
+        return self._rule_label(rule)
+
+    @api.model
+    def _explain_ranked(self, strategy, inquiry, candidate):
+        """What the strategy ranks an eligible candidate by."""
+        _ = self.env._
+        load = _("%(open)s of %(capacity)s jobs open", open=candidate.open_count, capacity=candidate.capacity)
+        if strategy == engine.STRATEGY_LEAST_LOADED:
+            return load
+        if strategy == engine.STRATEGY_NEAREST:
+            distance = engine.distance_km(inquiry, candidate)
+            if distance is None:
+                return _("Distance unknown; %(load)s", load=load)
+            return _("%(distance)s km away; %(load)s", distance=f"{distance:.0f}", load=load)
+        if strategy == engine.STRATEGY_BEST_RESPONSE:
+            if not candidate.offers_answered:
+                return _("No answered offers yet; %(load)s", load=load)
+            if candidate.mean_accept_hours is None:
+                return _(
+                    "Accepted %(accepted)s of %(answered)s offers; %(load)s",
+                    accepted=candidate.offers_accepted,
+                    answered=candidate.offers_answered,
+                    load=load,
+                )
+            return _(
+                "Accepted %(accepted)s of %(answered)s offers, on average within %(hours)s h; %(load)s",
+                accepted=candidate.offers_accepted,
+                answered=candidate.offers_answered,
+                hours=f"{candidate.mean_accept_hours:.1f}",
+                load=load,
+            )
+        # fair rotation: whose turn it is
+        credit = candidate.rotation_credit or 0.0
+        if credit > 0.005:
+            share = _("%(jobs)s jobs behind their fair share", jobs=f"{credit:.1f}")
+        elif credit < -0.005:
+            share = _("%(jobs)s jobs ahead of their fair share", jobs=f"{-credit:.1f}")
+        else:
+            share = _("has had their fair share")
+        if candidate.last_offered_at:
+            last = _(
+                "last job offered %(when)s",
+                when=format_datetime(self.env, candidate.last_offered_at, dt_format="short"),
+            )
+        else:
+            last = _("never offered a job yet")
+        return _("%(share)s, %(last)s; %(load)s", share=share, last=last, load=load)
 
 
 def _json_without_nulls(value):

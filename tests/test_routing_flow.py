@@ -107,7 +107,7 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.tech_bernd.service_paused = True
         lead2 = self._create_inquiry(contract_ref="SC-1001", zip="81675")
         self.assertEqual(lead2.technician_id, self.tech_anna)
-        self.assertIn("contract technician dropped: paused", lead2.routing_log_ids.reason)
+        self.assertIn("The contract technician was passed over: Paused.", lead2.routing_log_ids.reason)
 
     def test_strategy_per_tier_overrides_company(self):
         self.company.service_routing_strategy = "nearest"
@@ -237,8 +237,13 @@ class TestRoutingFlow(ServiceRoutingCase):
         record = wizard.save()
         results = {line.technician_id: line.result for line in record.line_ids}
         # Anna's range and Carla's radius cover 80331 but neither services gas boilers; Bernd's range
-        # does not cover it: the dispatcher may still choose him
+        # does not cover it: the dispatcher may still choose him, once confirmed (he is not trained for gas)
         self.assertEqual(results, {self.tech_anna: "Specialization", self.tech_carla: "Specialization"})
+        self.assertTrue(record.needs_confirmation)
+        with self.assertRaisesMessage(UserError, "not trained for Gas Boiler"):
+            record.action_assign()
+        self.assertEqual(gas.routing_state, "review")
+        record.confirm_unqualified = True
         record.action_assign()
         self.assertEqual((gas.routing_state, gas.technician_id), ("offered", self.tech_bernd))
         log = gas.routing_log_ids[0]
@@ -246,6 +251,7 @@ class TestRoutingFlow(ServiceRoutingCase):
         # reassigning withdraws the earlier offer
         record2 = Form(self.env["crm.lead.assign"].with_context(default_lead_id=gas.id)).save()
         record2.technician_id = self.tech_anna
+        record2.confirm_unqualified = True
         record2.action_assign()
         self.assertEqual(
             sorted(gas.offer_ids.mapped(lambda o: (o.technician_id.name, o.state))),

@@ -3,3 +3,4 @@
 from . import crm_lead_assign
 from . import crm_lead_decline
 from . import service_routing_replay
+from . import crm_lead_reroute

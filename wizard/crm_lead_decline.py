@@ -21,10 +21,12 @@ class CrmLeadDecline(models.TransientModel):
         self.ensure_one()
         lead = self.lead_id
         lead.action_service_decline(self.reason, self.note, offer_id=self.offer_id.id)
-        if lead.has_access("read"):
+        if lead._service_is_dispatcher():
             return {"type": "ir.actions.act_window_close"}
-        # the inquiry went on to another technician: its user sees it no more
+        # the inquiry went on to another technician: its user may see it no more, so
+        # the form is left for the list of the technician's inquiries (never an error page)
         action = self.env["ir.actions.act_window"]._for_xml_id("crm_service_routing.crm_lead_action_service")
+        action["target"] = "main"
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

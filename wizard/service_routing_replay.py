@@ -76,10 +76,14 @@ class ServiceRoutingReplay(models.TransientModel):
                     }
                 )
             )
-        self.line_ids = [fields.Command.clear()] + lines
+        # the lines of an earlier run are this wizard's own: replaced, whoever runs it
+        self.line_ids.unlink()
+        self.line_ids = lines
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Replay Routing (Dry Run)"),
             "res_model": self._name,
+            "views": [(False, "form")],
             "res_id": self.id,
             "view_mode": "form",
             "target": "new",

@@ -1,0 +1,171 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+# review reasons a corrected address or equipment may resolve: the inquiry is routed again
+ADDRESS_REVIEW_REASONS = ("unknown_postal_code", "postal_data_missing", "no_candidate", "unknown_equipment")
+ADDRESS_FIELDS = ("zip", "country_id", "equipment_type_id", "service_level_id")
+REVIEW_ACTIVITY_TYPE = "crm_service_routing.mail_activity_type_service_review"
+
+
+class CrmLead(models.Model):
+    """The dispatcher's back office: the service team, review to-dos, SLA display, address corrections."""
+
+    _inherit = "crm.lead"
+
+    # kanban columns run the way a job does, whatever their labels sort like
+    routing_state = fields.Selection(group_expand="_service_expand_routing_states")
+    service_can_answer = fields.Boolean(
+        compute="_compute_service_can_answer", help="The current user may accept or decline the open offer."
+    )
+    service_sla_window = fields.Char("Response Window", compute="_compute_service_sla_window")
+
+    @api.depends_context("uid")
+    @api.depends("routing_state", "technician_id")
+    def _compute_service_can_answer(self):
+        user = self.env.user
+        dispatcher = self.env["crm.lead"]._service_is_dispatcher()
+        acts_for = (
+            user.service_technician_ids if "service_technician_ids" in user._fields else user.partner_id
+        ) | user.partner_id.commercial_partner_id
+        for lead in self:
+            offer = lead.sudo().service_offer_id
+            lead.service_can_answer = bool(offer) and (dispatcher or offer.technician_id in acts_for)
+
+    @api.model
+    def _service_expand_routing_states(self, values, domain):
+        return ["new", "review", "offered", "accepted"] + [v for v in ("done", "cancelled") if v in values]
+
+    @api.depends("service_level_id.response_hours")
+    def _compute_service_sla_window(self):
+        for lead in self:
+            hours = lead.service_level_id.response_hours
+            lead.service_sla_window = self.env._("answer within %(hours)s h", hours=f"{hours:g}") if hours else False
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        teams = {}
+        for vals in vals_list:
+            if not vals.get("service_occasion"):
+                continue
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            if company.id not in teams:
+                teams[company.id] = self.env["crm.team"]._service_team(company)
+            team = self.env["crm.team"].browse(vals.get("team_id"))
+            if teams[company.id] and not team.sudo().is_service_team:
+                vals["team_id"] = teams[company.id].id
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("zip") and not vals.get("country_id") and self.filtered("service_occasion"):
+            # a postal code typed without a country is one of the company's country
+            without = self.filtered(lambda lead: lead.service_occasion and not lead.country_id)
+            if without and len(without) == len(self) and self.env.company.country_id:
+                vals = dict(vals, country_id=self.env.company.country_id.id)
+        corrected = self.browse()
+        if any(fname in vals for fname in ADDRESS_FIELDS) and not self.env.context.get("service_no_routing"):
+            corrected = self.filtered(
+                lambda lead: lead.routing_state == "review" and lead.review_reason in ADDRESS_REVIEW_REASONS
+            )
+        result = super().write(vals)
+        if corrected:
+            corrected._service_write_unoffered("new", review_reason=False)
+            corrected._service_route_safely("update")
+        return result
+
+    # ------------------------------------------------------------
+    # BUSINESS: QUALIFICATION
+    # ------------------------------------------------------------
+
+    def _service_unqualified(self, technician):
+        """True when this inquiry is safety-critical and ``technician`` is not trained for its equipment."""
+        self.ensure_one()
+        if not self.safety_critical or not self.equipment_type_id:
+            return False
+        trained = set(technician.sudo().service_equipment_type_ids.ids)
+        return not trained & self.equipment_type_id._ancestor_ids()
+
+    # ------------------------------------------------------------
+    # BUSINESS: REVIEW TO-DOS
+    # ------------------------------------------------------------
+
+    def _service_review_user(self):
+        """Who gets the to-do of an inquiry held for review: its service team's leader."""
+        self.ensure_one()
+        team = (
+            self.sudo().team_id
+            if self.sudo().team_id.is_service_team
+            else self.env["crm.team"]._service_team(self.company_id)
+        )
+        return team.user_id
+
+    def _service_schedule_review(self):
+        """A to-do for a dispatcher on each inquiry held for review (one per inquiry, kept up to date)."""
+        activity_type = self.env.ref(REVIEW_ACTIVITY_TYPE, raise_if_not_found=False)
+        if not activity_type:
+            return
+        reasons = dict(self.env["service.routing.log"]._fields["review_reason"]._description_selection(self.env))
+        existing = {
+            activity.res_id: activity
+            for activity in self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "crm.lead"),
+                    ("res_id", "in", self.ids),
+                    ("activity_type_id", "=", activity_type.id),
+                ]
+            )
+        }
+        for lead in self.sudo():
+            summary = self.env._(
+                "Review: %(reason)s", reason=reasons.get(lead.review_reason, lead.review_reason or self.env._("held"))
+            )
+            if lead.id in existing:
+                existing[lead.id].summary = summary
+                continue
+            user = lead._service_review_user()
+            if not user:
+                continue
+            lead.activity_schedule(
+                activity_type_id=activity_type.id,
+                summary=summary,
+                user_id=user.id,
+                date_deadline=fields.Date.context_today(lead),
+            )
+
+    def _service_close_review(self):
+        """The inquiry left review: its to-do is done."""
+        activity_type = self.env.ref(REVIEW_ACTIVITY_TYPE, raise_if_not_found=False)
+        if not activity_type:
+            return
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "crm.lead"),
+                    ("res_id", "in", self.ids),
+                    ("activity_type_id", "=", activity_type.id),
+                ]
+            )
+        )
+        if activities:
+            activities.action_feedback(feedback=self.env._("Routed on."))
+
+    # ------------------------------------------------------------
+    # PREDICTIVE LEAD SCORING: sales leads only
+    # ------------------------------------------------------------
+
+    def _pls_get_lead_pls_values(self, domain=None):
+        """Service inquiries are won or lost for reasons of their own: they teach lead scoring nothing."""
+        if domain:
+            domain = ["&", ("service_occasion", "=", False)] + list(domain)
+            return super()._pls_get_lead_pls_values(domain=domain)
+        return super(CrmLead, self.filtered(lambda lead: not lead.service_occasion))._pls_get_lead_pls_values(
+            domain=domain or []
+        )

@@ -1,0 +1,31 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+
+class CrmTeam(models.Model):
+    _inherit = "crm.team"
+
+    is_service_team = fields.Boolean(
+        "Service Team",
+        help="Service inquiries live here: kept out of predictive lead scoring and of the sales "
+        "pipeline's default view. Its team leader gets the to-dos of inquiries held for review.",
+    )
+
+    @api.model
+    def _service_team(self, company=None):
+        """The service team of ``company`` (a team of its own first, else a shared one)."""
+        company = company or self.env.company
+        return self.sudo().search(
+            [("is_service_team", "=", True), ("company_id", "in", [company.id, False])],
+            order="company_id asc, sequence, id",
+            limit=1,
+        )
+
+    @api.model
+    def _action_update_to_pipeline(self, action):
+        """The sales pipeline opens on sales opportunities; service inquiries have a menu of their own."""
+        action = super()._action_update_to_pipeline(action)
+        if isinstance(action.get("context"), dict):
+            action["context"] = {**action["context"], "search_default_sales_only": 1}
+        return action

@@ -1,0 +1,282 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
+from odoo import tools
+from odoo.exceptions import UserError
+from odoo.tests import Form, new_test_user, tagged
+
+from .common import ServiceRoutingCase
+
+
+@tagged("post_install", "-at_install")
+class TestBackoffice(ServiceRoutingCase):
+    """The dispatcher's back office: assign, replay, route again, review to-dos, the service team."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.service_team = cls.env.ref("crm_service_routing.crm_team_service")
+        cls.service_team.user_id = cls.user_dispatcher
+        cls.review_type = cls.env.ref("crm_service_routing.mail_activity_type_service_review")
+
+    def _technician_user(self, technician, login):
+        contact = self.env["res.partner"].create({"name": f"{technician.name} office", "parent_id": technician.id})
+        user = new_test_user(self.env, login=login, groups="sales_team.group_sale_salesman", partner_id=contact.id)
+        if "service_technician_id" in user._fields:
+            user.service_technician_id = technician
+        return user
+
+    def _tracked(self):
+        """This test's env with chatter tracking on (the fixtures turn it off)."""
+        return self.env(context=dict(self.env.context, tracking_disable=False, mail_notrack=False))
+
+    def _flush_tracking(self):
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+
+    # ------------------------------------------------------------
+    # assign technician
+    # ------------------------------------------------------------
+
+    def test_assign_opens_saved_and_each_candidate_offers_in_one_click(self):
+        gas = self._create_inquiry(equipment_type_id=self.type_gas.id)
+        self.tech_anna.service_equipment_type_ids = [(4, self.type_gas.id)]
+        action = gas.with_user(self.user_dispatcher).action_service_open_assign()
+        self.assertEqual((action["res_model"], action["target"]), ("crm.lead.assign", "new"))
+        wizard = self.env["crm.lead.assign"].with_user(self.user_dispatcher).browse(action["res_id"])
+        self.assertTrue(wizard.exists(), "the wizard is saved: its rows' buttons need no save first")
+        anna = wizard.line_ids.filtered(lambda line: line.technician_id == self.tech_anna)
+        self.assertEqual((anna.eligible, anna.rank), (True, 1))
+        # words of a dispatcher, not of the engine
+        for line in wizard.line_ids:
+            self.assertNotRegex(line.detail, r"credit|rotation|[+-]\d\.\d\d")
+        self.assertIn("jobs open", anna.detail)
+        self.assertIn("1 of 2 technicians who cover 80331 München", wizard.summary)
+        carla = wizard.line_ids.filtered(lambda line: line.technician_id == self.tech_carla)
+        self.assertEqual(carla.detail, "Not trained for this safety-critical equipment")
+        result = anna.action_pick()
+        self.assertEqual(result["params"]["next"], {"type": "ir.actions.act_window_close"})
+        self.assertEqual((gas.routing_state, gas.technician_id), ("offered", self.tech_anna))
+        self.assertEqual(gas.routing_log_ids[0].chosen_by, "dispatcher")
+
+    def test_assign_warns_before_a_safety_critical_job_goes_to_the_untrained(self):
+        gas = self._create_inquiry(equipment_type_id=self.type_gas.id)
+        action = gas.with_user(self.user_dispatcher).action_service_open_assign()
+        wizard = self.env["crm.lead.assign"].with_user(self.user_dispatcher).browse(action["res_id"])
+        carla = wizard.line_ids.filtered(lambda line: line.technician_id == self.tech_carla)
+        self.assertFalse(carla.eligible)
+        with self.assertRaisesMessage(UserError, "Carla Solar is not trained for Gas Boiler"):
+            carla.action_pick()
+        self.assertEqual(gas.routing_state, "review")
+        wizard.technician_id = self.tech_carla
+        self.assertTrue(wizard.needs_confirmation)
+        self.assertIn("Safety-critical: Carla Solar is not trained for Gas Boiler", wizard.warning)
+        # the row's "Offer Anyway" button asks first, then offers
+        carla.with_context(service_offer_anyway=True).action_pick()
+        self.assertEqual((gas.routing_state, gas.technician_id), ("offered", self.tech_carla))
+
+    def test_assign_explains_an_empty_list(self):
+        lead = self._create_inquiry(zip="10115", city="Berlin")
+        self.assertEqual((lead.routing_state, lead.review_reason), ("review", "no_candidate"))
+        action = lead.with_user(self.user_dispatcher).action_service_open_assign()
+        wizard = self.env["crm.lead.assign"].browse(action["res_id"])
+        self.assertFalse(wizard.line_ids)
+        self.assertIn("No technician has a service area that covers 10115 Berlin", wizard.summary)
+
+    # ------------------------------------------------------------
+    # replay, route again
+    # ------------------------------------------------------------
+
+    def test_replay_runs_twice(self):
+        leads = self._create_inquiry() | self._create_inquiry(zip="85354")
+        Replay = self.env["service.routing.replay"].with_user(self.user_dispatcher)
+        wizard = Replay.create({"lead_ids": [(6, 0, leads.ids)], "mode": "facts"})
+        action = wizard.action_replay()
+        self.assertEqual(action["name"], "Replay Routing (Dry Run)")
+        first = wizard.line_ids
+        self.assertEqual(len(first), 2)
+        wizard.mode = "current"
+        wizard.action_replay()
+        self.assertEqual(len(wizard.line_ids), 2)
+        self.assertFalse(first.exists(), "the first run's lines are replaced")
+
+    def test_route_again_asks_before_withdrawing_an_accepted_job(self):
+        lead = self._create_inquiry().with_env(self._tracked())
+        technician = lead.technician_id
+        self._flush_tracking()
+        lead.action_service_accept(offer_id=lead.service_offer_id.id)
+        self.assertEqual(lead.routing_state, "accepted")
+        self._flush_tracking()
+        as_dispatcher = lead.with_user(self.user_dispatcher)
+        action = as_dispatcher.action_service_reroute()
+        self.assertEqual(action["res_model"], "crm.lead.reroute")
+        self.assertEqual(lead.routing_state, "accepted", "nothing is withdrawn before the confirmation")
+        confirm = self._tracked()["crm.lead.reroute"].with_user(self.user_dispatcher).browse(action["res_id"])
+        self.assertIn(f"taken away from their technicians: {lead.display_name} ({technician.name})", confirm.summary)
+        result = confirm.action_confirm()
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertEqual(lead.routing_state, "offered")
+        self._flush_tracking()
+        notes = lead.message_ids.mapped("body")
+        self.assertTrue(any(f"the job accepted by {technician.name} was withdrawn" in body for body in notes), notes)
+        tracked = lead.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == "routing_state")
+        self.assertIn(("Accepted", "Offered"), [(v.old_value_char, v.new_value_char) for v in tracked])
+        self.assertEqual(
+            lead.offer_ids.filtered(lambda offer: offer.technician_id == technician).mapped("state")[-1:],
+            ["withdrawn"],
+        )
+
+    def test_route_again_says_where_the_inquiry_went(self):
+        lead = self._create_inquiry()
+        result = lead.with_user(self.user_dispatcher).action_service_reroute()
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertIn("Offered to", result["params"]["message"])
+        self.assertEqual(result["params"]["next"]["tag"], "soft_reload")
+        self.assertEqual(lead.routing_log_ids.sorted("id")[-1].trigger, "rerun")
+
+    # ------------------------------------------------------------
+    # inquiries typed in the form
+    # ------------------------------------------------------------
+
+    def test_inquiry_typed_without_country_is_routed(self):
+        Lead = self.env["crm.lead"].with_user(self.user_dispatcher).with_context(default_service_occasion="repair")
+        form = Form(Lead, view="crm.crm_lead_view_form")
+        form.name = "Heat pump fails"
+        form.zip = "80331"
+        form.city = "München"
+        form.equipment_type_id = self.type_hp_air
+        self.assertFalse(form.country_id)
+        lead = form.save()
+        self.assertEqual(lead.country_id, self.de)
+        self.assertEqual(lead.routing_state, "offered", lead.routing_log_ids[:1].reason)
+        self.assertEqual(lead.team_id, self.service_team)
+
+    def test_corrected_address_routes_again(self):
+        lead = self._create_inquiry(zip="10115", city="Berlin")
+        self.assertEqual(lead.review_reason, "no_candidate")
+        lead.with_user(self.user_dispatcher).write({"zip": "80331", "city": "München"})
+        self.assertEqual(lead.routing_state, "offered")
+        self.assertEqual(lead.routing_log_ids.sorted("id")[-1].trigger, "update")
+
+    def test_routing_reaches_the_chatter_and_review_makes_a_to_do(self):
+        gas = (
+            self.env["crm.lead"]
+            .with_env(self._tracked())
+            .create(self._inquiry_vals(equipment_type_id=self.type_gas.id))
+        )
+        todo = gas.activity_ids.filtered(lambda activity: activity.activity_type_id == self.review_type)
+        self.assertEqual(len(todo), 1)
+        self.assertEqual(todo.user_id, self.user_dispatcher)
+        self.assertEqual(todo.summary, "Review: Safety-critical equipment")
+        self._flush_tracking()
+        self.assertIn(
+            "Held for a dispatcher: Safety-critical equipment.",
+            "".join(gas.message_ids.mapped("body")),
+            "said on creation",
+        )
+        self.tech_anna.service_equipment_type_ids = [(4, self.type_gas.id)]
+        wizard = Form(self._tracked()["crm.lead.assign"].with_context(default_lead_id=gas.id)).save()
+        wizard.technician_id = self.tech_anna
+        wizard.action_assign()
+        self.assertFalse(gas.activity_ids.filtered(lambda activity: activity.activity_type_id == self.review_type))
+        self._flush_tracking()
+        tracked = gas.message_ids.tracking_value_ids
+        self.assertIn(
+            "Anna Technik", tracked.filtered(lambda v: v.field_id.name == "technician_id").mapped("new_value_char")
+        )
+
+    # ------------------------------------------------------------
+    # service team, pipeline, lead scoring, kanban
+    # ------------------------------------------------------------
+
+    def test_service_inquiries_live_in_the_service_team_out_of_lead_scoring(self):
+        lead = self._create_inquiry()
+        sales = self.env["crm.lead"].create({"name": "Sell a heat pump", "type": "opportunity"})
+        self.assertEqual(lead.team_id, self.service_team)
+        self.assertNotEqual(sales.team_id, self.service_team)
+        values = self.env["crm.lead"]._pls_get_lead_pls_values(domain=[("id", "in", (lead | sales).ids)])
+        self.assertEqual(set(values), {sales.id})
+        self.assertFalse(lead._pls_get_lead_pls_values())
+        action = self.env["crm.team"].with_user(self.user_dispatcher).action_your_pipeline()
+        self.assertEqual(action["context"].get("search_default_sales_only"), 1)
+
+    def test_kanban_columns_run_like_a_job(self):
+        self._create_inquiry()
+        self._create_inquiry(equipment_type_id=self.type_gas.id)
+        accepted = self._create_inquiry()
+        accepted.action_service_accept(offer_id=accepted.service_offer_id.id)
+        groups = self.env["crm.lead"].web_read_group(
+            [("service_occasion", "!=", False)], ["routing_state"], ["routing_state"], lazy=True
+        )["groups"]
+        self.assertEqual([g["routing_state"] for g in groups][:4], ["new", "review", "offered", "accepted"])
+        # a card created in the Accepted column is a new inquiry, routed like any other
+        quick = (
+            self.env["crm.lead"]
+            .with_context(default_routing_state="accepted", default_service_occasion="repair")
+            .create(self._inquiry_vals(name="From the column"))
+        )
+        self.assertEqual(quick.routing_state, "offered")
+        self.assertTrue(quick.technician_id)
+
+    # ------------------------------------------------------------
+    # decline, display
+    # ------------------------------------------------------------
+
+    def test_technician_declines_and_goes_back_to_the_list(self):
+        lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_pv.id)
+        user = self._technician_user(lead.technician_id, "svc_bo_tech")
+        self.assertTrue(lead.with_user(user).service_can_answer)
+        wizard = (
+            self.env["crm.lead.decline"]
+            .with_user(user)
+            .create({"lead_id": lead.id, "offer_id": lead.service_offer_id.id, "reason": "capacity"})
+        )
+        result = wizard.action_decline()
+        following = result["params"]["next"]
+        self.assertEqual((following["res_model"], following["target"]), ("crm.lead", "main"))
+        self.assertFalse(lead.with_user(self.user_salesman).service_can_answer)
+
+    def test_decision_names_and_sla_window(self):
+        lead = self._create_inquiry(service_level_id=self.level_standard.id)
+        log = lead.routing_log_ids
+        self.assertRegex(log.display_name, r"^Decision of .+ on Heat pump makes noise$")
+        self.assertEqual(lead.service_sla_window, "answer within 24 h")
+        self.assertIn("Offered to", log.reason)
+        self.assertIn("<th>Why</th>", log.candidates_html)
+
+    def test_dispatch_board_counts(self):
+        self._create_inquiry()
+        self._create_inquiry(equipment_type_id=self.type_gas.id)
+        accepted = self._create_inquiry()
+        accepted.action_service_accept(offer_id=accepted.service_offer_id.id)
+        self.env.flush_all()
+        Board = self.env["service.dispatch.report"].with_user(self.user_dispatcher)
+        counts = {
+            category: count
+            for category, count in Board._read_group(
+                [("lead_id.name", "=", "Heat pump makes noise")], ["category"], ["__count"]
+            )
+        }
+        self.assertEqual(counts, {"open_offer": 1, "review": 1, "accepted_today": 1})
+        offer = Board.search([("category", "=", "open_offer"), ("lead_id.name", "=", "Heat pump makes noise")])
+        self.assertEqual(offer.sla_status, "within")
+
+    def test_settings_show_the_server_option_folder(self):
+        self.env["ir.config_parameter"].sudo().set_param("crm_service_routing.geonames_dir", False)
+        with patch.dict(tools.config.options, {"geonames_data_dir": "/srv/geonames"}):
+            settings = self.env["res.config.settings"].create({})
+            self.assertEqual(settings.service_geonames_effective_dir, "/srv/geonames")
+            self.assertEqual(settings.service_geonames_origin, "option")
+
+    def test_reasons_render_in_the_reader_language(self):
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.env["ir.module.module"]._load_module_terms(["crm_service_routing"], ["de_DE"], overwrite=True)
+        lead = self._create_inquiry(equipment_type_id=self.type_gas.id)
+        log = lead.routing_log_ids
+        self.assertEqual(log.reason, "Held for a dispatcher: Safety-critical equipment.")
+        self.assertEqual(log.reason_data["review_reason"], "safety_critical")
+        self.assertEqual(
+            log.with_context(lang="de_DE").reason,
+            "Für die Disposition zurückgehalten: Sicherheitskritisches Gerät.",
+        )
