@@ -56,6 +56,13 @@ class ResPartner(models.Model):
         compute="_compute_service_rotation_credit",
         help="Offers the technician was owed by fair rotation minus the offers it got, in the current company.",
     )
+    service_user_ids = fields.Many2many(
+        "res.users",
+        compute="_compute_service_user_ids",
+        inverse="_inverse_service_user_ids",
+        string="Acting Users",
+        help="Portal or internal users who answer offers for this technician and see its inquiries.",
+    )
     service_lead_ids = fields.One2many("crm.lead", "technician_id", "Assigned Inquiries")
     service_open_count = fields.Integer("Open Inquiries", compute="_compute_service_open_count")
     # customer side
@@ -83,6 +90,23 @@ class ResPartner(models.Model):
                 else None
             )
             partner.service_latitude, partner.service_longitude = point or (0.0, 0.0)
+
+    def _compute_service_user_ids(self):
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        acting = users.search([("service_technician_id", "in", self.ids)]) if self.ids else users
+        by_technician = {}
+        for user in acting:
+            by_technician.setdefault(user.service_technician_id.id, []).append(user.id)
+        for partner in self:
+            partner.service_user_ids = users.browse(by_technician.get(partner.id, []))
+
+    def _inverse_service_user_ids(self):
+        self._check_technician_profile_access()
+        users = self.env["res.users"].sudo().with_context(active_test=False)
+        for partner in self:
+            current = users.search([("service_technician_id", "=", partner.id)])
+            (current - partner.service_user_ids).write({"service_technician_id": False})
+            (partner.service_user_ids.sudo() - current).write({"service_technician_id": partner.id})
 
     def _compute_service_rotation_credit(self):
         credits = self.env["service.rotation.entry"].sudo()._credits(self.ids, self.env.company.id)

@@ -28,6 +28,9 @@ class ServiceEquipment(models.Model):
         check_company=True,
     )
     install_date = fields.Date()
+    next_maintenance_date = fields.Date(
+        "Next Maintenance", tracking=True, help="As the technician set it on the last visit."
+    )
     street = fields.Char("Site Street")
     zip = fields.Char("Site ZIP")
     city = fields.Char("Site City")

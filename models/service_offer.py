@@ -98,6 +98,7 @@ class ServiceOffer(models.Model):
         """The technician (or a dispatcher for them) accepts these offers."""
         for offer in self:
             offer._check_answer_access()
+            offer = offer.sudo()  # checked just above
             offer._lock_open(("offered",), "accept")
             lead = offer.lead_id
             offer._respond("accepted")
@@ -114,6 +115,7 @@ class ServiceOffer(models.Model):
         reason, note = self._check_decline_input(reason, note)
         for offer in self:
             offer._check_answer_access()
+            offer = offer.sudo()  # checked just above
             offer._lock_open(OPEN_OFFER_STATES, "decline")
             lead = offer.lead_id
             offer._respond("declined", decline_reason=reason, decline_note=note or False)
@@ -164,13 +166,12 @@ class ServiceOffer(models.Model):
     def _check_answer_access(self):
         """The current user acts for the offer's technician, or is a dispatcher."""
         self.ensure_one()
-        lead = self.lead_id
-        if lead._service_is_dispatcher():
-            lead.check_access("write")
+        if self.env["crm.lead"]._service_is_dispatcher():
+            self.lead_id.check_access("write")
             return
-        user = self.env.user
-        technician = self.sudo().technician_id
-        if user.partner_id != technician and user.partner_id.commercial_partner_id != technician:
+        if self.sudo().technician_id not in self.env.user.service_technician_ids and not self._service_token_valid(
+            self.env.context.get("service_access_token")
+        ):
             raise AccessError(self.env._("Only the technician the inquiry is offered to can answer it."))
 
     def _lock_open(self, states, verb):

@@ -37,4 +37,4 @@ if grep -E " (WARNING|ERROR|CRITICAL) " "$LOG"; then
 fi
 cd "$ADDON_DIR"
 exec python3 -m pytest -p no:cacheprovider --odoo-config="$CONF" --odoo-database="$DB" \
-    --odoo-log-level=warn tests "$@"
+    --odoo-log-level=warn --odoo-http tests "$@"

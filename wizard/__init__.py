@@ -4,3 +4,4 @@ from . import crm_lead_assign
 from . import crm_lead_decline
 from . import service_routing_replay
 from . import crm_lead_reroute
+from . import portal_wizard
