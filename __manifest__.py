@@ -21,6 +21,7 @@
         "data/service_level_data.xml",
         "data/ir_cron_data.xml",
         "data/service_escalation_data.xml",
+        "data/mail_message_subtype_data.xml",
         "data/mail_template_data.xml",
         "data/ir_cron_escalation_data.xml",
         "data/crm_team_data.xml",

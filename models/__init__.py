@@ -26,4 +26,5 @@ from . import crm_lead_backoffice
 from . import service_escalation_stage
 from . import service_level_escalation
 from . import service_offer_escalation
+from . import service_offer_notify
 from . import crm_lead_escalation

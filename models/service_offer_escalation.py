@@ -20,6 +20,9 @@ _logger = logging.getLogger(__name__)
 RETRY_DELAY = datetime.timedelta(hours=1)
 # a run meeting a concurrent run's committed rows starts again on fresh data at most this often
 MAX_CONCURRENCY_RETRIES = 5
+# the moments this transaction has woken the escalation action for (cursor postcommit data: kept
+# across savepoints, cleared by commit and rollback)
+WAKE_KEY = "crm_service_routing.escalation_woken"
 
 
 class _KeepOffer(Exception):
@@ -113,7 +116,11 @@ class ServiceOffer(models.Model):
             if vals.get("lead_id") and vals.get("state", "offered") == "offered":
                 vals.update(self._service_escalation_values(vals))
         offers = super().create(vals_list)
-        offers._service_wake(min(filter(None, offers.mapped("next_escalation_at")), default=None))
+        if any(offers.mapped("service_notify")):
+            # an offer mail to send: the scheduled action runs now, and plans its next run itself
+            offers._service_wake(fields.Datetime.now())
+        else:
+            offers._service_wake(min(filter(None, offers.mapped("next_escalation_at")), default=None))
         return offers
 
     # ------------------------------------------------------------
@@ -166,29 +173,51 @@ class ServiceOffer(models.Model):
 
     @api.model
     def _service_wake(self, at):
-        """Wake the escalation action at ``at``, unless it runs by then anyway."""
+        """Wake the escalation action at ``at``, unless it runs by then anyway; one trigger per transaction.
+
+        Only what is still to come counts as "runs by then": a trigger or a
+        ``nextcall`` already due may be the one a running action consumes (it
+        deletes its past triggers when it ends).
+        """
         if not at:
             return
+        # {moment: trigger id} this transaction woke it for; a trigger undone with a savepoint is forgotten
+        woken = self.env.cr.postcommit.data.setdefault(WAKE_KEY, {})
+        earlier = [trigger_id for moment, trigger_id in woken.items() if moment <= at]
+        if earlier:
+            self.env.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE id = ANY(%s) LIMIT 1", (earlier,))
+            if self.env.cr.fetchone():
+                return
+            woken.clear()
         cron = self.env.ref("crm_service_routing.ir_cron_service_escalate", raise_if_not_found=False)
         cron = cron and cron.sudo()
         if not cron or not cron.active:
             return
-        if cron.nextcall and cron.nextcall <= at:
-            return
-        self.env.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1", (cron.id, at))
-        if not self.env.cr.fetchone():
-            cron._trigger(at=at)
+        now = fields.Datetime.now()
+        if at > now:
+            if cron.nextcall and now < cron.nextcall <= at:
+                return
+            self.env.cr.execute(
+                "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at > %s AND call_at <= %s LIMIT 1",
+                (cron.id, now, at),
+            )
+            if self.env.cr.fetchone():
+                return
+        woken[at] = cron._trigger(at=at).id
 
     @api.model
     def _service_next_due(self):
-        """The next moment an escalation or a follow-up falls due, or None."""
+        """The next moment an escalation, a follow-up or a notification falls due, or None."""
         self.env.flush_all()
         self.env.cr.execute(
             """SELECT LEAST(
                    (SELECT min(next_escalation_at) FROM service_offer
                      WHERE state = 'offered' AND next_escalation_at IS NOT NULL),
                    (SELECT min(followup_due_at) FROM service_offer
-                     WHERE state = 'accepted' AND followup_due_at IS NOT NULL))"""
+                     WHERE state = 'accepted' AND followup_due_at IS NOT NULL),
+                   (SELECT %s::timestamp
+                     WHERE EXISTS (SELECT 1 FROM service_offer WHERE service_notify IS NOT NULL)))""",
+            (fields.Datetime.now(),),
         )
         return self.env.cr.fetchone()[0]
 
@@ -198,9 +227,13 @@ class ServiceOffer(models.Model):
 
     @api.model
     def _cron_escalate(self, batch_size=200):
-        """Scheduled action: escalate unanswered offers, follow up accepted ones, sleep until the next due one."""
+        """Scheduled action: escalate unanswered offers, follow up accepted ones, send what offers left to tell,
+        sleep until the next due one."""
+        # the triggers that woke this run are used up by it: what it plans is woken anew
+        self.env.cr.postcommit.data.pop(WAKE_KEY, None)
         escalated = self._escalate(batch_size=batch_size)
         followed = self._follow_up(batch_size=batch_size)
+        self._service_send_notifications(batch_size=batch_size)
         self._service_wake(self._service_next_due())
         return escalated, followed
 
@@ -229,8 +262,10 @@ class ServiceOffer(models.Model):
                     break
                 if kind == "escalation":
                     offers._service_escalate_batch(moment)
-                else:
+                elif kind == "followup":
                     offers._service_follow_up_batch(moment)
+                else:
+                    offers._service_notify_batch()
             except CONCURRENCY_ERRORS:
                 # rows committed by a concurrent run after this snapshot began: start again on fresh data
                 if testing or retries >= MAX_CONCURRENCY_RETRIES:
@@ -254,10 +289,18 @@ class ServiceOffer(models.Model):
             query = """SELECT id FROM service_offer
                         WHERE state = 'offered' AND next_escalation_at IS NOT NULL AND next_escalation_at <= %s
                         ORDER BY next_escalation_at, id LIMIT %s FOR UPDATE SKIP LOCKED"""
-        else:
+        elif kind == "followup":
             query = """SELECT id FROM service_offer
                         WHERE state = 'accepted' AND followup_due_at IS NOT NULL AND followup_due_at <= %s
                         ORDER BY followup_due_at, id LIMIT %s FOR UPDATE SKIP LOCKED"""
+        else:
+            # what created and closed offers left to tell: due at once
+            self.env.cr.execute(
+                """SELECT id FROM service_offer WHERE service_notify IS NOT NULL
+                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                (batch_size,),
+            )
+            return self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
         self.env.cr.execute(query, (now, batch_size))
         return self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
 
@@ -369,8 +412,7 @@ class ServiceOffer(models.Model):
                 new=new_offer.technician_id.display_name or self.env._("the review queue"),
             ),
         )
-        if new_offer.state == "offered":
-            outbox.mail("crm_service_routing.mail_template_offer_new", new_offer)
+        # the new offer's mail, and the withdrawal mail of this one, go out with the offers' notifications
         return True
 
     def _service_to_review(self, stage, outbox):

@@ -133,6 +133,10 @@ class TestEscalation(ServiceRoutingCase):
         self.assertEqual(second.offered_at, at(24))
         self.assertEqual(second.next_escalation_at, at(28))
         self.assertEqual(second.escalation_step, 0)
+        # the new technician's offer mail goes out with the offers' notifications, once
+        self.assertFalse(self.mails(second, "mail_template_offer_new"))
+        with freeze_time(at(24)):
+            self.Offer._service_send_notifications()
         self.assertEqual(len(self.mails(second, "mail_template_offer_new")), 1)
         # the expired technician is not offered the inquiry again right away
         with freeze_time(at(24)):
@@ -363,7 +367,12 @@ class TestEscalation(ServiceRoutingCase):
             subject = template._render_field("subject", offer.ids)[offer.id]
             self.assertIn(lead.name, body, xmlid)
             self.assertIn(lead.name, subject, xmlid)
-            self.assertIn(f"res_id={lead.id}", body, xmlid)
+            if xmlid in ("mail_template_escalation_manager", "mail_template_followup_manager"):
+                # internal recipients: the inquiry in the back office
+                self.assertIn(f"res_id={lead.id}", body, xmlid)
+            else:
+                # the technician: the offer's login-free link
+                self.assertIn(f"/my/service/offer/{offer.id}?access_token={offer.access_token}", body, xmlid)
             self.assertIn(offer.technician_id.name, body, xmlid)
             # plain placeholders only: editable by any template editor, rendered without compiling QWeb
             self.assertFalse(template._has_unsafe_expression_template_qweb(template.body_html, "service.offer"), xmlid)

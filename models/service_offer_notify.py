@@ -1,0 +1,303 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools.misc import format_datetime
+
+from .service_offer import OPEN_OFFER_STATES
+from .service_offer_escalation import _Outbox
+from .service_technician_counter import CONCURRENCY_ERRORS
+
+_logger = logging.getLogger(__name__)
+
+NOTIFY_KINDS = [
+    ("offer", "Offer Mail"),
+    ("withdrawn", "Withdrawal Mail"),
+    ("accepted", "Acceptance Message"),
+    ("unfollow", "Unfollow Only"),
+]
+TEMPLATE_OFFER = "crm_service_routing.mail_template_offer_new"
+TEMPLATE_WITHDRAWN = "crm_service_routing.mail_template_offer_withdrawn"
+TEMPLATE_ACCEPTED = "crm_service_routing.mail_template_offer_accepted"
+SUBTYPE_ACCEPTED = "crm_service_routing.mt_lead_service_accepted"
+
+
+class ServiceOffer(models.Model):
+    """Who is told what about an offer, sent in batches by the escalation's scheduled action.
+
+    Creating or closing an offer only records what must be told
+    (``service_notify``, in the same write); the scheduled action, woken at
+    once, sends the offer mail, the withdrawal mail or the acceptance message
+    and keeps the technician's users following the inquiry while the offer is
+    theirs. Routing never renders a mail. An offer closed before its offer
+    mail went out sends neither.
+    """
+
+    _inherit = "service.offer"
+
+    service_notify = fields.Selection(
+        NOTIFY_KINDS,
+        "Pending Notification",
+        readonly=True,
+        copy=False,
+        help="What the next notification run sends for this offer.",
+    )
+
+    # what the technician's templates show, as plain text (see mail_allowed_qweb_expressions)
+    service_offer_url = fields.Char(compute="_compute_service_notify_texts")
+    service_offer_link = fields.Html(compute="_compute_service_notify_texts", sanitize=False)
+    service_partner_to = fields.Char(compute="_compute_service_partner_to")
+    service_occasion_text = fields.Char(compute="_compute_service_notify_texts")
+    service_contract_text = fields.Char(compute="_compute_service_notify_texts")
+    service_preferred_text = fields.Char(compute="_compute_service_notify_texts")
+    service_site_text = fields.Char(compute="_compute_service_notify_texts")
+    service_contact_text = fields.Char(compute="_compute_service_notify_texts")
+    service_closed_text = fields.Char(compute="_compute_service_notify_texts")
+
+    @api.depends_context("lang")
+    @api.depends("state", "access_token", "technician_id.tz", "lead_id")
+    def _compute_service_notify_texts(self):
+        lead_model = self.env["crm.lead"]
+        occasions = dict(lead_model._fields["service_occasion"]._description_selection(self.env))
+        closed = {
+            "withdrawn": self.env._("a dispatcher gave it to someone else"),
+            "expired": self.env._("it was not answered in time and has been passed on"),
+            "cancelled": self.env._("the inquiry has been closed"),
+            "declined": self.env._("you declined it"),
+        }
+        for offer in self:
+            lead = offer.lead_id.sudo()
+            tz = offer.technician_id.tz or offer.company_id.partner_id.tz or "UTC"
+            url = f"{offer.get_base_url()}{offer.get_portal_url()}" if offer.id else ""
+            offer.service_offer_url = url
+            offer.service_offer_link = url and Markup(
+                '<a href="%s" style="display: inline-block; padding: 10px 16px; background-color: #875a7b; '
+                'color: #ffffff; text-decoration: none; border-radius: 4px;">%s</a>'
+            ) % (url, self.env._("Open, accept or decline"))
+            offer.service_occasion_text = occasions.get(lead.service_occasion, "")
+            offer.service_contract_text = lead.contract_id.display_name or lead.contract_ref or ""
+            offer.service_preferred_text = (
+                lead.preferred_appointment
+                and format_datetime(self.env, lead.preferred_appointment, tz=tz, dt_format="medium")
+                or ""
+            )
+            offer.service_site_text = ", ".join(
+                filter(None, [lead.street, lead.street2, " ".join(filter(None, [lead.zip, lead.city]))])
+            )
+            offer.service_contact_text = ", ".join(filter(None, [lead.contact_name or lead.partner_name, lead.phone]))
+            offer.service_closed_text = closed.get(offer.state, "")
+
+    @api.depends("technician_id.email")
+    def _compute_service_partner_to(self):
+        recipients = self._service_recipients()
+        for offer in self:
+            offer.service_partner_to = ",".join(str(pid) for pid in recipients[offer].ids)
+
+    def mail_allowed_qweb_expressions(self):
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.lead_id.description",
+            "object.lead_id.equipment_type_id.name",
+            "object.lead_id.serial_number",
+            "object.technician_id.lang",
+            "object.service_offer_url",
+            "object.service_offer_link",
+            "object.service_partner_to",
+            "object.service_occasion_text",
+            "object.service_contract_text",
+            "object.service_preferred_text",
+            "object.service_site_text",
+            "object.service_contact_text",
+            "object.service_closed_text",
+        )
+
+    def init(self):
+        res = super().init()
+        # the notification run reads only the offers with something to tell
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS service_offer_notify_idx
+                   ON service_offer (id) WHERE service_notify IS NOT NULL"""
+        )
+        return res
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # recorded in the INSERT itself; the escalation's create wakes the scheduled action at once for it
+        for vals in vals_list:
+            state = vals.get("state", "offered")
+            if state in OPEN_OFFER_STATES:
+                vals.setdefault("service_notify", "offer" if state == "offered" else "accepted")
+        return super().create(vals_list)
+
+    def _respond(self, state, **values):
+        if "service_notify" in values:
+            return super()._respond(state, **values)
+        notify = {offer: offer._service_notify_on_close(state) for offer in self}
+        if any(notify.values()):
+            # woken first: a later wake in this transaction (the follow-up of an acceptance) adds no trigger
+            self._service_wake(fields.Datetime.now())
+        for offer in self:
+            super(ServiceOffer, offer)._respond(state, service_notify=notify[offer], **values)
+        return None
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _service_notify_on_close(self, state):
+        """What closing (or accepting) this offer leaves to tell."""
+        self.ensure_one()
+        if state == "accepted":
+            return "accepted"
+        if self.service_notify == "offer":
+            # the technician was never told of the offer: nothing to take back
+            return False
+        return "unfollow" if state == "declined" else "withdrawn"
+
+    def _service_technician_users(self):
+        """{technician id: its active users} for these offers' technicians (one query)."""
+        technicians = self.sudo().technician_id
+        users = self.env["res.users"].sudo().search([("service_technician_id", "in", technicians.ids)])
+        result = {technician.id: users.browse() for technician in technicians}
+        for user in users:
+            result[user.service_technician_id.id] |= user
+        return result
+
+    def _service_recipients(self, users_by_technician=None):
+        """{offer: partners} the technician's mails go to: its own address and the users acting for it."""
+        if users_by_technician is None:
+            users_by_technician = self._service_technician_users()
+        result = {}
+        for offer in self:
+            technician = offer.sudo().technician_id
+            partners = users_by_technician.get(technician.id, self.env["res.users"]).partner_id
+            if technician.email or not partners:
+                partners = technician | partners
+            result[offer] = partners
+        return result
+
+    @api.model
+    def _service_send_notifications(self, batch_size=200):
+        """Send what created and closed offers left to tell, in locked batches; returns the offers handled."""
+        return self._service_run_batches("notify", batch_size, None)
+
+    def _service_notify_batch(self):
+        """Send this locked batch's notifications and clear them; an offer that fails is logged and dropped."""
+        try:
+            with self.env.cr.savepoint():
+                self._service_notify_send()
+        except CONCURRENCY_ERRORS:
+            raise
+        except Exception:
+            _logger.exception("Notifications of offers %s failed; sent one by one.", self.ids)
+            self.env.invalidate_all(flush=False)
+            for offer in self:
+                try:
+                    with self.env.cr.savepoint():
+                        offer._service_notify_send()
+                except CONCURRENCY_ERRORS:
+                    raise
+                except Exception:
+                    _logger.exception("Notification of offer %s failed; dropped.", offer.id)
+                    self.env.invalidate_all(flush=False)
+                    offer._service_write({"service_notify": False})
+
+    def _service_notify_send(self):
+        self = self.sudo()  # noqa: PLW0642 - locked by the scheduled action, which runs as the system
+        users_by_technician = self._service_technician_users()
+        recipients = self._service_recipients(users_by_technician)
+        outbox = _Outbox()
+        follow, unfollow, accepted = {}, {}, self.browse()
+        for offer in self:
+            lead = offer.lead_id
+            technician = offer.technician_id
+            users = users_by_technician.get(technician.id, self.env["res.users"])
+            names = ", ".join(recipients[offer].mapped("name"))
+            kind = offer.service_notify
+            if kind == "offer" and offer.state == "offered":
+                outbox.mail(TEMPLATE_OFFER, offer)
+                outbox.note(
+                    lead,
+                    self.env._(
+                        "Offer mail sent to %(recipients)s, answer by %(deadline)s.",
+                        recipients=names,
+                        deadline=offer.service_deadline_text,
+                    )
+                    if offer.service_deadline_text
+                    else self.env._("Offer mail sent to %(recipients)s.", recipients=names),
+                )
+                follow.setdefault(lead, users.browse())
+                follow[lead] |= users
+            elif kind == "accepted" and offer.state == "accepted":
+                accepted |= offer
+                follow.setdefault(lead, users.browse())
+                follow[lead] |= users
+            elif kind == "withdrawn" and offer.state not in OPEN_OFFER_STATES:
+                if lead.service_offer_id.technician_id != technician:
+                    # offered to the same technician again (a dispatcher's re-run): nothing was taken away
+                    outbox.mail(TEMPLATE_WITHDRAWN, offer)
+                    outbox.note(
+                        lead,
+                        self.env._(
+                            "Mail sent to %(recipients)s: the inquiry is no longer theirs (%(reason)s).",
+                            recipients=names,
+                            reason=offer.service_closed_text,
+                        ),
+                    )
+                    unfollow.setdefault(lead, users.browse())
+                    unfollow[lead] |= users
+            elif kind == "unfollow" and offer.state not in OPEN_OFFER_STATES:
+                unfollow.setdefault(lead, users.browse())
+                unfollow[lead] |= users
+        self._service_write({"service_notify": False})
+        outbox.flush(self.env)
+        self._service_post_accepted(accepted)
+        self._service_update_followers(follow, unfollow, users_by_technician)
+
+    def _service_post_accepted(self, offers):
+        """Tell the inquiry's internal followers (never the customer) that it was accepted."""
+        template = self.env.ref(TEMPLATE_ACCEPTED, raise_if_not_found=False)
+        subtype = self.env.ref(SUBTYPE_ACCEPTED, raise_if_not_found=False)
+        if not offers or not template or not subtype:
+            return
+        template = template.sudo()
+        bodies = template._render_field("body_html", offers.ids)
+        subjects = template._render_field("subject", offers.ids)
+        for offer in offers:
+            offer.lead_id.with_context(mail_post_autofollow=False).message_post(
+                body=bodies[offer.id],
+                subject=subjects[offer.id],
+                subtype_id=subtype.id,
+                message_type="notification",
+            )
+
+    def _service_update_followers(self, follow, unfollow, users_by_technician):
+        """The technician's users follow the inquiry while the offer is theirs, and no longer after."""
+        Lead = self.env["crm.lead"].sudo()
+        groups = {}
+        for lead, users in follow.items():
+            partners = users.partner_id - lead.message_partner_ids
+            if partners:
+                groups.setdefault(tuple(sorted(partners.ids)), Lead)
+                groups[tuple(sorted(partners.ids))] |= lead
+        for partner_ids, leads in groups.items():
+            leads.message_subscribe(partner_ids=list(partner_ids))
+        for lead, users in unfollow.items():
+            keep = lead.user_id.partner_id
+            current = lead.service_offer_id.technician_id
+            if current:
+                # offered to the same technician (or company) again: its users keep following
+                current_users = users_by_technician.get(current.id)
+                if current_users is None:
+                    current_users = self.env["res.users"].sudo().search([("service_technician_id", "=", current.id)])
+                keep |= current_users.partner_id
+            partners = (users.partner_id - keep) & lead.message_partner_ids
+            if partners:
+                lead.message_unsubscribe(partner_ids=partners.ids)
