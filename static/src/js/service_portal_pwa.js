@@ -67,8 +67,11 @@ publicWidget.registry.ServicePortalPwa = publicWidget.Widget.extend({
         this._retryTimer = null;
         this._onOnline = this._onOnline.bind(this);
         this._onOffline = this._renderBanner.bind(this);
+        this._onLogout = this._onLogout.bind(this);
         window.addEventListener("online", this._onOnline);
         window.addEventListener("offline", this._onOffline);
+        // the logout link sits in the header, outside the technician's page
+        document.addEventListener("click", this._onLogout, true);
         if (!offlineCopy() && switchUser(this.uid)) {
             // pages another user loaded on this browser are not shown offline to this one
             forgetPages();
@@ -88,6 +91,7 @@ publicWidget.registry.ServicePortalPwa = publicWidget.Widget.extend({
     destroy() {
         window.removeEventListener("online", this._onOnline);
         window.removeEventListener("offline", this._onOffline);
+        document.removeEventListener("click", this._onLogout, true);
         clearTimeout(this._retryTimer);
         this._super(...arguments);
     },
@@ -225,6 +229,15 @@ publicWidget.registry.ServicePortalPwa = publicWidget.Widget.extend({
         });
         this._renderPending();
         this._scheduleRetry();
+    },
+
+    _onLogout(ev) {
+        const link = ev.target.closest && ev.target.closest("a[href*='/web/session/logout']");
+        if (link && window.caches) {
+            // whoever uses this phone next does not see this user's pages offline
+            ev.preventDefault();
+            forgetPages().finally(() => window.location.assign(link.href));
+        }
     },
 
     _onOnline() {

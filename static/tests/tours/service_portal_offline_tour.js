@@ -130,6 +130,23 @@ registry.category("web_tour.tours").add("crm_service_routing_offline_accept", {
             content: "nothing is pending any more",
             trigger: ".o_service_portal_offer:not(:has(.o_service_pending))",
         },
+        {
+            content: "log out (the link of the user menu)",
+            trigger: ".o_service_portal_offer",
+            run() {
+                document.querySelector("#o_logout").click();
+            },
+        },
+        {
+            content: "logged out: this user's pages are no longer kept for offline use",
+            trigger: "body:not(:has(.o_service_portal))",
+            async run() {
+                const names = (await caches.keys()).filter((name) => name.startsWith("crm_service_routing-pages-"));
+                if (names.length) {
+                    throw new Error(`pages still kept after logout: ${names}`);
+                }
+            },
+        },
     ],
 });
 
