@@ -1,6 +1,7 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.tools.misc import formatLang
 
 # review reasons a corrected address or equipment may resolve: the inquiry is routed again
 ADDRESS_REVIEW_REASONS = ("unknown_postal_code", "postal_data_missing", "no_candidate", "unknown_equipment")
@@ -32,6 +33,23 @@ class CrmLead(models.Model):
             offer = lead.sudo().service_offer_id
             lead.service_can_answer = bool(offer) and (dispatcher or offer.technician_id in acts_for)
 
+    def _compute_company_id(self):
+        # crm voids the company of a lead whose team has none and that has no salesperson: the
+        # shared service team has none, and inquiries often no salesperson; they keep theirs
+        kept = [
+            (lead, lead.company_id)
+            for lead in self
+            if lead.service_occasion
+            and lead.company_id
+            and lead.team_id.is_service_team
+            and not lead.team_id.company_id
+        ]
+        result = super()._compute_company_id()
+        for lead, company in kept:
+            if not lead.company_id:
+                lead.company_id = company
+        return result
+
     @api.model
     def _service_expand_routing_states(self, values, domain):
         return ["new", "review", "offered", "accepted"] + [v for v in ("done", "cancelled") if v in values]
@@ -40,7 +58,14 @@ class CrmLead(models.Model):
     def _compute_service_sla_window(self):
         for lead in self:
             hours = lead.service_level_id.response_hours
-            lead.service_sla_window = self.env._("answer within %(hours)s h", hours=f"{hours:g}") if hours else False
+            lead.service_sla_window = (
+                self.env._(
+                    "answer within %(hours)s h",
+                    hours=formatLang(self.env, hours, digits=0 if hours == int(hours) else 1),
+                )
+                if hours
+                else False
+            )
 
     # ------------------------------------------------------------
     # CRUD
@@ -55,6 +80,12 @@ class CrmLead(models.Model):
             company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
             if company.id not in teams:
                 teams[company.id] = self.env["crm.team"]._service_team(company)
+            # an integration's inquiry has no salesperson OdooBot: a dispatcher takes it
+            if vals.get("user_id", self.env.uid) == SUPERUSER_ID:
+                vals["user_id"] = False
+            # a shared service team names no company: the inquiry keeps its own
+            if not vals.get("company_id"):
+                vals["company_id"] = company.id
             team = self.env["crm.team"].browse(vals.get("team_id"))
             if teams[company.id] and not team.sudo().is_service_team:
                 vals["team_id"] = teams[company.id].id

@@ -4,7 +4,7 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import format_date, format_datetime
+from odoo.tools.misc import format_date, format_datetime, formatLang
 
 from ..engine import routing as engine
 from .service_level import STRATEGY_SELECTION
@@ -93,11 +93,13 @@ class ServiceRoutingLog(models.Model):
                 "Decision of %(when)s on %(inquiry)s", when=when, inquiry=log.lead_id.sudo().display_name or ""
             )
 
+    @api.depends_context("lang")
     @api.depends("reason_data")
     def _compute_reason(self):
         for log in self:
             log.reason = self._render_reason(log.reason_data or {})
 
+    @api.depends_context("lang")
     @api.depends("decision", "facts")
     def _compute_candidates_html(self):
         partners = (
@@ -276,11 +278,14 @@ class ServiceRoutingLog(models.Model):
             if radius:
                 nearest = min(radius, key=lambda hit: float("inf") if hit.distance_km is None else hit.distance_km)
                 if nearest.distance_km is None:
-                    return _("Distance unknown; travels up to %(radius)s km", radius=f"{nearest.radius_km:.0f}")
+                    return _(
+                        "Distance unknown; travels up to %(radius)s km",
+                        radius=formatLang(self.env, nearest.radius_km, digits=0),
+                    )
                 return _(
                     "%(distance)s km away; travels up to %(radius)s km",
-                    distance=f"{nearest.distance_km:.0f}",
-                    radius=f"{nearest.radius_km:.0f}",
+                    distance=formatLang(self.env, nearest.distance_km, digits=0),
+                    radius=formatLang(self.env, nearest.radius_km, digits=0),
                 )
             return _("Does not cover this postal code")
         if rule == engine.RULE_SPECIALIZATION:
@@ -314,7 +319,7 @@ class ServiceRoutingLog(models.Model):
             distance = engine.distance_km(inquiry, candidate)
             if distance is None:
                 return _("Distance unknown; %(load)s", load=load)
-            return _("%(distance)s km away; %(load)s", distance=f"{distance:.0f}", load=load)
+            return _("%(distance)s km away; %(load)s", distance=formatLang(self.env, distance, digits=0), load=load)
         if strategy == engine.STRATEGY_BEST_RESPONSE:
             if not candidate.offers_answered:
                 return _("No answered offers yet; %(load)s", load=load)
@@ -329,15 +334,15 @@ class ServiceRoutingLog(models.Model):
                 "Accepted %(accepted)s of %(answered)s offers, on average within %(hours)s h; %(load)s",
                 accepted=candidate.offers_accepted,
                 answered=candidate.offers_answered,
-                hours=f"{candidate.mean_accept_hours:.1f}",
+                hours=formatLang(self.env, candidate.mean_accept_hours, digits=1),
                 load=load,
             )
         # fair rotation: whose turn it is
         credit = candidate.rotation_credit or 0.0
         if credit > 0.005:
-            share = _("%(jobs)s jobs behind their fair share", jobs=f"{credit:.1f}")
+            share = _("%(jobs)s jobs behind their fair share", jobs=formatLang(self.env, credit, digits=1))
         elif credit < -0.005:
-            share = _("%(jobs)s jobs ahead of their fair share", jobs=f"{-credit:.1f}")
+            share = _("%(jobs)s jobs ahead of their fair share", jobs=formatLang(self.env, -credit, digits=1))
         else:
             share = _("has had their fair share")
         if candidate.last_offered_at:

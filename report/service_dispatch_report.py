@@ -41,12 +41,21 @@ class ServiceDispatchReport(models.Model):
     age_hours = fields.Float("Age (hours)", readonly=True, aggregator="max")
     window_hours = fields.Float("Response Window (hours)", readonly=True, aggregator="max")
     sla_status = fields.Selection(SLA_STATUSES, "Against the SLA", readonly=True)
+    bucket = fields.Selection(
+        SLA_STATUSES + REVIEW_REASONS,
+        "Status",
+        readonly=True,
+        help="Open offers and answers: against their SLA window; the review queue: why it is held.",
+    )
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             f"""
             CREATE OR REPLACE VIEW {self._table} AS (
+                SELECT items.*, COALESCE(CASE WHEN items.category = 'review' THEN items.review_reason END,
+                                         items.sla_status) AS bucket
+                  FROM (
                 WITH now_utc AS (SELECT (now() AT TIME ZONE 'UTC') AS now),
                 offers AS (
                     SELECT o.id, o.state, o.lead_id, o.technician_id, o.offered_at, o.responded_at,
@@ -89,6 +98,7 @@ class ServiceDispatchReport(models.Model):
                   FROM offers o, now_utc n
                  WHERE o.state IN ('accepted', 'declined')
                    AND o.responded_at >= date_trunc('day', n.now)
+                ) items
             )
             """
         )

@@ -21,13 +21,12 @@ class CrmLeadReroute(models.TransientModel):
             offered = wizard.lead_ids.filtered(lambda lead: lead.routing_state == "offered")
             parts = []
             if accepted:
+                jobs = ", ".join(f"{lead.display_name} ({lead.technician_id.display_name})" for lead in accepted[:10])
                 parts.append(
                     self.env._(
                         "%(count)s accepted jobs are taken away from their technicians: %(jobs)s.",
                         count=len(accepted),
-                        jobs=", ".join(
-                            f"{lead.display_name} ({lead.technician_id.display_name})" for lead in accepted[:10]
-                        ),
+                        jobs=jobs,
                     )
                 )
             if offered:
