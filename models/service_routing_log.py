@@ -268,69 +268,69 @@ class ServiceRoutingLog(models.Model):
 
     @api.model
     def _explain_dropped(self, inquiry, candidate, rule):
-        _ = self.env._
         if rule == engine.RULE_COMPANY:
-            return _("Works for another company")
+            return self.env._("Works for another company")
         if rule == engine.RULE_INACTIVE:
-            return _("Archived, or no longer a technician")
+            return self.env._("Archived, or no longer a technician")
         if rule == engine.RULE_AREA:
             radius = [hit for hit in candidate.area_hits if hit.kind == "radius"]
             if radius:
                 nearest = min(radius, key=lambda hit: float("inf") if hit.distance_km is None else hit.distance_km)
                 if nearest.distance_km is None:
-                    return _(
+                    return self.env._(
                         "Distance unknown; travels up to %(radius)s km",
                         radius=formatLang(self.env, nearest.radius_km, digits=0),
                     )
-                return _(
+                return self.env._(
                     "%(distance)s km away; travels up to %(radius)s km",
                     distance=formatLang(self.env, nearest.distance_km, digits=0),
                     radius=formatLang(self.env, nearest.radius_km, digits=0),
                 )
-            return _("Does not cover this postal code")
+            return self.env._("Does not cover this postal code")
         if rule == engine.RULE_SPECIALIZATION:
             if inquiry.safety_critical:
-                return _("Not trained for this safety-critical equipment")
-            return _("Not trained for this equipment")
+                return self.env._("Not trained for this safety-critical equipment")
+            return self.env._("Not trained for this equipment")
         if rule == engine.RULE_CERTIFICATION:
-            return _("Not certified for this SLA tier")
+            return self.env._("Not certified for this SLA tier")
         if rule == engine.RULE_PAUSED:
-            return _("Paused: takes no new jobs")
+            return self.env._("Paused: takes no new jobs")
         if rule == engine.RULE_AWAY:
-            return _("Away until %(date)s", date=format_date(self.env, candidate.away_until))
+            return self.env._("Away until %(date)s", date=format_date(self.env, candidate.away_until))
         if rule == engine.RULE_CAPACITY:
-            return _(
+            return self.env._(
                 "Fully booked: %(open)s of %(capacity)s jobs open",
                 open=candidate.open_count,
                 capacity=candidate.capacity,
             )
         if rule == engine.RULE_DECLINED:
-            return _("Declined this inquiry before")
+            return self.env._("Declined this inquiry before")
         return self._rule_label(rule)
 
     @api.model
     def _explain_ranked(self, strategy, inquiry, candidate):
         """What the strategy ranks an eligible candidate by."""
-        _ = self.env._
-        load = _("%(open)s of %(capacity)s jobs open", open=candidate.open_count, capacity=candidate.capacity)
+        load = self.env._("%(open)s of %(capacity)s jobs open", open=candidate.open_count, capacity=candidate.capacity)
         if strategy == engine.STRATEGY_LEAST_LOADED:
             return load
         if strategy == engine.STRATEGY_NEAREST:
             distance = engine.distance_km(inquiry, candidate)
             if distance is None:
-                return _("Distance unknown; %(load)s", load=load)
-            return _("%(distance)s km away; %(load)s", distance=formatLang(self.env, distance, digits=0), load=load)
+                return self.env._("Distance unknown; %(load)s", load=load)
+            return self.env._(
+                "%(distance)s km away; %(load)s", distance=formatLang(self.env, distance, digits=0), load=load
+            )
         if strategy == engine.STRATEGY_BEST_RESPONSE:
             if not candidate.offers_answered:
-                return _("No answered offers yet; %(load)s", load=load)
+                return self.env._("No answered offers yet; %(load)s", load=load)
             if candidate.mean_accept_hours is None:
-                return _(
+                return self.env._(
                     "Accepted %(accepted)s of %(answered)s offers; %(load)s",
                     accepted=candidate.offers_accepted,
                     answered=candidate.offers_answered,
                     load=load,
                 )
-            return _(
+            return self.env._(
                 "Accepted %(accepted)s of %(answered)s offers, on average within %(hours)s h; %(load)s",
                 accepted=candidate.offers_accepted,
                 answered=candidate.offers_answered,
@@ -340,19 +340,19 @@ class ServiceRoutingLog(models.Model):
         # fair rotation: whose turn it is
         credit = candidate.rotation_credit or 0.0
         if credit > 0.005:
-            share = _("%(jobs)s jobs behind their fair share", jobs=formatLang(self.env, credit, digits=1))
+            share = self.env._("%(jobs)s jobs behind their fair share", jobs=formatLang(self.env, credit, digits=1))
         elif credit < -0.005:
-            share = _("%(jobs)s jobs ahead of their fair share", jobs=formatLang(self.env, -credit, digits=1))
+            share = self.env._("%(jobs)s jobs ahead of their fair share", jobs=formatLang(self.env, -credit, digits=1))
         else:
-            share = _("has had their fair share")
+            share = self.env._("has had their fair share")
         if candidate.last_offered_at:
-            last = _(
+            last = self.env._(
                 "last job offered %(when)s",
                 when=format_datetime(self.env, candidate.last_offered_at, dt_format="short"),
             )
         else:
-            last = _("never offered a job yet")
-        return _("%(share)s, %(last)s; %(load)s", share=share, last=last, load=load)
+            last = self.env._("never offered a job yet")
+        return self.env._("%(share)s, %(last)s; %(load)s", share=share, last=last, load=load)
 
 
 def _json_without_nulls(value):

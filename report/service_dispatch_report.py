@@ -30,9 +30,9 @@ class ServiceDispatchReport(models.Model):
 
     category = fields.Selection(CATEGORIES, readonly=True)
     lead_id = fields.Many2one("crm.lead", "Inquiry", readonly=True)
-    technician_id = fields.Many2one("res.partner", "Technician", readonly=True)
+    technician_id = fields.Many2one("res.partner", readonly=True)
     service_level_id = fields.Many2one("service.level", "SLA Tier", readonly=True)
-    equipment_type_id = fields.Many2one("service.equipment.type", "Equipment Type", readonly=True)
+    equipment_type_id = fields.Many2one("service.equipment.type", readonly=True)
     review_reason = fields.Selection(REVIEW_REASONS, readonly=True)
     safety_critical = fields.Boolean(readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)

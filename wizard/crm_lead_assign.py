@@ -242,7 +242,7 @@ class CrmLeadAssignLine(models.TransientModel):
     _order = "eligible desc, rank, id"
 
     wizard_id = fields.Many2one("crm.lead.assign", required=True, ondelete="cascade")
-    technician_id = fields.Many2one("res.partner", "Technician", readonly=True)
+    technician_id = fields.Many2one("res.partner", readonly=True)
     rank = fields.Integer(readonly=True)
     eligible = fields.Boolean(readonly=True)
     rule = fields.Char(readonly=True)
