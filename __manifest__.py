@@ -43,10 +43,13 @@
         "views/service_dashboard_views.xml",
         "views/crm_service_routing_menus.xml",
         "views/service_escalation_views.xml",
+        "views/service_visit_views.xml",
+        "views/portal_templates.xml",
         "views/portal_pwa_templates.xml",
     ],
     "assets": {
         "web.assets_frontend": [
+            "crm_service_routing/static/src/scss/service_portal.scss",
             "crm_service_routing/static/src/scss/service_portal_pwa.scss",
             "crm_service_routing/static/src/js/service_portal_*.js",
         ],

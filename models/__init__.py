@@ -9,6 +9,7 @@ from . import service_contract
 from . import service_equipment
 from . import service_area
 from . import service_offer
+from . import service_offer_portal
 from . import service_technician_counter
 from . import service_rotation_entry
 from . import service_routing_log
@@ -28,3 +29,5 @@ from . import service_level_escalation
 from . import service_offer_escalation
 from . import service_offer_notify
 from . import crm_lead_escalation
+from . import service_visit
+from . import crm_lead_portal

@@ -168,7 +168,7 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertEqual(lead.technician_id, self.tech_bernd)
         with self.assertRaises(AccessError):
             lead.with_user(self.user_salesman).action_service_accept(offer_id=lead.service_offer_id.id)
-        # a contact of the service-partner company acts for it
+        # a contact of the service-partner company acts for it once linked to it
         contact = self.env["res.partner"].create({"name": "Bernd's fitter", "parent_id": self.tech_bernd.id})
         fitter = self.env["res.users"].create(
             {
@@ -178,6 +178,9 @@ class TestRoutingFlow(ServiceRoutingCase):
                 "groups_id": [(6, 0, [self.ref("sales_team.group_sale_salesman")])],
             }
         )
+        with self.assertRaises(AccessError):
+            lead.with_user(fitter).sudo(False).action_service_accept(offer_id=lead.service_offer_id.id)
+        fitter.service_technician_id = self.tech_bernd
         lead.with_user(fitter).sudo(False).action_service_accept(offer_id=lead.service_offer_id.id)
         self.assertEqual(lead.routing_state, "accepted")
         self.assertTrue(lead.accepted_at)
@@ -304,6 +307,7 @@ class TestRoutingFlow(ServiceRoutingCase):
                 "name": "Bernd Office",
                 "login": "bernd-office",
                 "partner_id": contact.id,
+                "service_technician_id": self.tech_bernd.id,
                 "groups_id": [(6, 0, [self.ref("sales_team.group_sale_salesman")])],
             }
         )

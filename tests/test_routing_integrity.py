@@ -23,10 +23,12 @@ class TestRoutingIntegrity(ServiceRoutingCase):
             cls.env, login="svc_anna", groups="sales_team.group_sale_salesman", name="Anna Technik (user)"
         )
         cls.user_anna.partner_id.write({"parent_id": cls.tech_anna.id})
+        cls.user_anna.service_technician_id = cls.tech_anna
         cls.user_bernd = new_test_user(
             cls.env, login="svc_bernd", groups="sales_team.group_sale_salesman", name="Bernd (user)"
         )
         cls.user_bernd.partner_id.write({"parent_id": cls.tech_bernd.id})
+        cls.user_bernd.service_technician_id = cls.tech_bernd
 
     def _offered(self, **values):
         lead = self._create_inquiry(**values)
