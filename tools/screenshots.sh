@@ -27,6 +27,9 @@ write_config "$CONF" "$DB"
 if ! psql -d "$DB" -tAc "SELECT 1 FROM ir_module_module WHERE name = '$ADDON' AND state = 'installed'" 2>/dev/null | grep -q 1; then
     echo "Installing $ADDON with demo data into database $DB ..."
     odoo_bin -c "$CONF" -d "$DB" -i "$ADDON" --stop-after-init --log-level=warn
+elif ! curl -fs "http://127.0.0.1:${HTTP_PORT:-8069}/web/login" >/dev/null 2>&1; then
+    echo "Updating $ADDON in database $DB to this checkout ..."
+    odoo_bin -c "$CONF" -d "$DB" -u "$ADDON" --stop-after-init --log-level=warn
 fi
 SERVER=
 if ! curl -fs "$URL/web/login" >/dev/null 2>&1; then

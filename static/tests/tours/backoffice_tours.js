@@ -8,8 +8,15 @@ const tours = registry.category("web_tour.tours");
 tours.add("crm_service_routing_backoffice_review_offer", {
     steps: () => [
         {
-            content: "The review queue opens on the safety-critical inquiry, first and expanded",
-            trigger: ".o_list_view .o_data_row:first-child:contains('Gas boiler smells'):contains('Safety-critical')",
+            content: "The review queue opens expanded, safety-critical inquiries first",
+            trigger: ".o_list_view .o_data_row:first-child:contains('Safety-critical')",
+        },
+        {
+            trigger: ".o_list_view .o_data_row:contains('Gas boiler smells'):contains('Safety-critical')",
+        },
+        {
+            content: "The inquiry held for want of a technician comes after every safety-critical one",
+            trigger: ".o_list_view .o_data_row:contains('Safety-critical') ~ .o_data_row:contains('Heat pump noise held')",
         },
         {
             content: "Assign from the queue in one click",
