@@ -34,8 +34,9 @@ fi
 SERVER=
 if ! curl -fs "$URL/web/login" >/dev/null 2>&1; then
     echo "Starting Odoo on $URL (database $DB) ..."
-    odoo_bin -c "$CONF" -d "$DB" --db-filter="^$DB\$" --max-cron-threads=0 --log-level=warn \
-        >"$WORK/screenshots-server.log" 2>&1 &
+    # python itself in the background (not a function's subshell): $! is the server to stop
+    python3 -c "import sys, odoo.cli; sys.argv[0] = 'odoo'; odoo.cli.main()" -c "$CONF" -d "$DB" \
+        --db-filter="^$DB\$" --max-cron-threads=0 --log-level=warn >"$WORK/screenshots-server.log" 2>&1 &
     SERVER=$!
     trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null' EXIT
     for _ in $(seq 1 120); do
