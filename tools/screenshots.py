@@ -34,6 +34,8 @@ DESKTOP = "1440x900"
 PHONE = "390x844"
 DISPATCHER = ("admin", "admin")
 
+TECHNICIAN = ("technician", "technician")
+
 SHOTS = [
     {
         "name": "inquiry_form",
@@ -66,6 +68,45 @@ SHOTS = [
         "viewport": DESKTOP,
         "login": DISPATCHER,
         "wait": ".o_graph_view canvas, .o_view_nocontent",
+    },
+    # the technician portal on a phone (demo: Anna Berger)
+    {
+        "name": "portal_list",
+        "path": "/my/service",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "wait": ".o_service_portal_list",
+        "full_page": True,
+    },
+    {
+        "name": "portal_offer",
+        "path": "/my/service/offer/{id}",
+        "record": ("service.offer", [("state", "=", "offered")]),
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "wait": ".o_service_portal_offer",
+    },
+    {
+        "name": "portal_offer_full",
+        "path": "/my/service/offer/{id}",
+        "record": ("service.offer", [("state", "=", "offered")]),
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "wait": ".o_service_portal_offer",
+        "full_page": True,
+    },
+    {
+        "name": "portal_job",
+        "path": "/my/service/offer/{id}",
+        "record": ("service.offer", [("state", "=", "accepted"), ("lead_id.routing_state", "=", "accepted")]),
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "wait": ".o_service_portal_offer",
+        "full_page": True,
     },
 ]
 
@@ -204,8 +245,17 @@ class Chromium:
         self.send("Network.setCookie", name="session_id", value=session, domain=host, path="/")
         self.send("Page.navigate", url=url)
 
-    def capture(self, target):
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=False)["data"]
+    def capture(self, target, full_page=False):
+        params = {"format": "png", "captureBeyondViewport": False}
+        if full_page:
+            # the whole page, as far as a thumb would scroll
+            width, height = self.evaluate(
+                "[document.documentElement.clientWidth, document.documentElement.scrollHeight]"
+            )
+            params.update(
+                captureBeyondViewport=True, clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+            )
+        data = self.send("Page.captureScreenshot", **params)["data"]
         with open(target, "wb") as handle:
             handle.write(base64.b64decode(data))
 
@@ -243,7 +293,7 @@ def take(shots, url, db, out, binary):
                 browser.wait_for(shot["after"])
                 browser.idle()
             target = os.path.join(out, f"{shot['name']}.png")
-            browser.capture(target)
+            browser.capture(target, full_page=shot.get("full_page", False))
             written.append(target)
             print(f"{shot['name']}: {target} ({shot.get('viewport', DESKTOP)}, {shot['login'][0]})")
     finally:
