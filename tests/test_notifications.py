@@ -68,6 +68,8 @@ class TestNotifications(ServiceRoutingCase):
         )
         cls.users = {cls.tech_anna: cls.user_anna, cls.tech_carla: cls.user_carla, cls.tech_dora: cls.user_dora}
         cls.Offer = cls.env["service.offer"]
+        # what the demo data (on a database with it) left to tell is told before the tests start
+        cls.Offer._service_send_notifications()
 
     def inquiry(self, when=T0, **values):
         with freeze_time(when):
