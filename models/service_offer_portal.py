@@ -25,7 +25,6 @@ class ServiceOffer(models.Model):
     _inherit = ["service.offer", "portal.mixin"]
 
     def _compute_access_url(self):
-        super()._compute_access_url()
         for offer in self:
             offer.access_url = f"/my/service/offer/{offer.id}"
 

@@ -16,7 +16,7 @@ class ServiceVisit(models.Model):
     _check_company_auto = True
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", check_company=True)
-    offer_id = fields.Many2one("service.offer", "Offer", index="btree_not_null", ondelete="set null")
+    offer_id = fields.Many2one("service.offer", index="btree_not_null", ondelete="set null")
     technician_id = fields.Many2one("res.partner", required=True, index=True, ondelete="restrict")
     user_id = fields.Many2one("res.users", "Documented By", default=lambda self: self.env.user)
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
