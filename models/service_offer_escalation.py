@@ -476,10 +476,9 @@ class ServiceOffer(models.Model):
     def _service_schedule_technician_activity(self):
         self.ensure_one()
         lead = self.lead_id
-        # an activity is for an internal user: the technician's own when it has one, else the
-        # inquiry's salesperson (a portal technician gets the reminder mail)
+        # the technician's own user (an internal one first), else the inquiry's salesperson
         acting = self._service_technician_users().get(self.technician_id.id, self.env["res.users"])
-        user = acting.filtered(lambda u: not u.share)[:1] or lead.user_id
+        user = acting.sorted(lambda u: (u.share, u.id))[:1] or lead.user_id
         if not user:
             return
         # the follow-up mail tells the technician; no second "activity assigned" mail
