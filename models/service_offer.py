@@ -107,6 +107,7 @@ class ServiceOffer(models.Model):
             lead.sudo().message_post(
                 body=self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name),
                 subtype_xmlid="mail.mt_note",
+                author_id=offer._service_author().id,
             )
         return True
 
@@ -128,6 +129,7 @@ class ServiceOffer(models.Model):
                     note=note or "",
                 ),
                 subtype_xmlid="mail.mt_note",
+                author_id=offer._service_author().id,
             )
             lead.sudo()._service_route_safely("decline")
         return True
