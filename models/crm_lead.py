@@ -46,6 +46,7 @@ ROUTING_FIELDS = frozenset(
         "routing_attempts",
         "routing_retry_at",
         "routing_error",
+        "service_review_todo",
     }
 )
 MATCH_METHODS = [
@@ -379,10 +380,15 @@ class CrmLead(models.Model):
         leaves it has its to-do marked done (see crm_lead_backoffice.py).
         """
         leaving_review = self.filtered(lambda lead: lead.routing_state == "review")
-        result = self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
         state = vals.get("routing_state")
         if state == "review":
-            self._service_schedule_review()
+            # its to-do is made by the backstop, woken for it (see _service_make_review_todos)
+            vals = dict(vals, service_review_todo=True)
+        elif state:
+            vals = dict(vals, service_review_todo=False)
+        result = self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
+        if state == "review":
+            self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger()
         elif state and leaving_review:
             leaving_review._service_close_review()
         return result

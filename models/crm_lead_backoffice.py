@@ -3,6 +3,8 @@
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.tools.misc import formatLang
 
+from .service_offer import ROUTING_WRITE
+
 # review reasons a corrected address or equipment may resolve: the inquiry is routed again
 ADDRESS_REVIEW_REASONS = ("unknown_postal_code", "postal_data_missing", "no_candidate", "unknown_equipment")
 ADDRESS_FIELDS = ("zip", "country_id", "equipment_type_id", "service_level_id")
@@ -20,15 +22,23 @@ class CrmLead(models.Model):
         compute="_compute_service_can_answer", help="The current user may accept or decline the open offer."
     )
     service_sla_window = fields.Char("Response Window", compute="_compute_service_sla_window")
+    # held for review, its dispatcher's to-do not made yet: the backstop makes it in a batch,
+    # so that routing an inquiry into review stays a handful of queries
+    service_review_todo = fields.Boolean("Review To-do Pending", copy=False, readonly=True)
+
+    def init(self):
+        res = super().init()
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS crm_lead_service_review_todo_idx ON crm_lead (id) WHERE service_review_todo"
+        )
+        return res
 
     @api.depends_context("uid")
     @api.depends("routing_state", "technician_id")
     def _compute_service_can_answer(self):
         user = self.env.user
         dispatcher = self.env["crm.lead"]._service_is_dispatcher()
-        acts_for = (
-            user.service_technician_ids if "service_technician_ids" in user._fields else user.partner_id
-        ) | user.partner_id.commercial_partner_id
+        acts_for = user.service_technician_ids
         for lead in self:
             offer = lead.sudo().service_offer_id
             lead.service_can_answer = bool(offer) and (dispatcher or offer.technician_id in acts_for)
@@ -133,6 +143,23 @@ class CrmLead(models.Model):
             else self.env["crm.team"]._service_team(self.company_id)
         )
         return team.user_id
+
+    @api.model
+    def _service_make_review_todos(self, batch_size=200):
+        """The to-dos of inquiries put in review since the last run, in a locked batch; returns the inquiries."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT id FROM crm_lead WHERE service_review_todo
+                ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+            (batch_size,),
+        )
+        leads = self.sudo().browse(row[0] for row in self.env.cr.fetchall())
+        in_review = leads.filtered(lambda lead: lead.active and lead.routing_state == "review")
+        in_review._service_schedule_review()
+        leads.with_context(service_routing_write=ROUTING_WRITE, tracking_disable=True).write(
+            {"service_review_todo": False}
+        )
+        return leads
 
     def _service_schedule_review(self):
         """A to-do for a dispatcher on each inquiry held for review (one per inquiry, kept up to date)."""

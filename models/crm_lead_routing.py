@@ -515,6 +515,7 @@ class CrmLead(models.Model):
 
     @api.model
     def _route_pending(self, batch_size=200):
+        self._service_make_review_todos(batch_size=batch_size)
         self.env.flush_all()
         self.env.cr.execute(
             """SELECT id FROM crm_lead

@@ -58,7 +58,7 @@ class TestBackoffice(ServiceRoutingCase):
         result = anna.action_pick()
         self.assertEqual(result["params"]["next"], {"type": "ir.actions.act_window_close"})
         self.assertEqual((gas.routing_state, gas.technician_id), ("offered", self.tech_anna))
-        self.assertEqual(gas.routing_log_ids[0].chosen_by, "dispatcher")
+        self.assertEqual(gas.routing_log_ids.sorted("id")[-1].chosen_by, "dispatcher")
 
     def test_assign_warns_before_a_safety_critical_job_goes_to_the_untrained(self):
         gas = self._create_inquiry(equipment_type_id=self.type_gas.id)
@@ -165,6 +165,14 @@ class TestBackoffice(ServiceRoutingCase):
             .with_env(self._tracked())
             .create(self._inquiry_vals(equipment_type_id=self.type_gas.id))
         )
+        # routing only marks the to-do; the backstop makes it (woken for it), once
+        self.assertTrue(gas.service_review_todo)
+        self.assertFalse(gas.activity_ids.filtered(lambda activity: activity.activity_type_id == self.review_type))
+        cron = self.env.ref("crm_service_routing.ir_cron_route_pending")
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
+        self.assertIn(gas, self.env["crm.lead"]._service_make_review_todos())
+        self.assertNotIn(gas, self.env["crm.lead"]._service_make_review_todos())
+        self.assertFalse(gas.service_review_todo)
         todo = gas.activity_ids.filtered(lambda activity: activity.activity_type_id == self.review_type)
         self.assertEqual(len(todo), 1)
         self.assertEqual(todo.user_id, self.user_dispatcher)
