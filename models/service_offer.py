@@ -150,20 +150,26 @@ class ServiceOffer(models.Model):
                     reasons=", ".join(reasons),
                 )
             )
-        if note is None or note is False:
-            note = ""
-        if not isinstance(note, str):
-            raise ValidationError(self.env._("The decline note must be text."))
-        note = note.strip()
-        if len(note) > DECLINE_NOTE_MAX:
-            raise ValidationError(
-                self.env._("The decline note is too long: at most %(max)s characters.", max=DECLINE_NOTE_MAX)
-            )
-        if any(ord(char) < 32 and char not in "\n\t\r" for char in note):
-            raise ValidationError(self.env._("The decline note contains control characters."))
+        note = self._service_clean_text(note, DECLINE_NOTE_MAX, self.env._("decline note"))
         if reason == "other" and not note:
             raise ValidationError(self.env._("Say why you decline when the reason is 'Other'."))
         return reason, note
+
+    @api.model
+    def _service_clean_text(self, text, limit, what):
+        """``text`` stripped, or a clear error for what no person would type."""
+        if text is None or text is False:
+            return ""
+        if not isinstance(text, str):
+            raise ValidationError(self.env._("The %(what)s must be text.", what=what))
+        text = text.strip()
+        if len(text) > limit:
+            raise ValidationError(
+                self.env._("The %(what)s is too long: at most %(max)s characters.", what=what, max=limit)
+            )
+        if any(ord(char) < 32 and char not in "\n\t\r" for char in text):
+            raise ValidationError(self.env._("The %(what)s contains control characters.", what=what))
+        return text
 
     def _check_answer_access(self):
         """The current user acts for the offer's technician, or is a dispatcher."""

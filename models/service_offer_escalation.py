@@ -380,7 +380,8 @@ class ServiceOffer(models.Model):
 
     def _service_reassign(self, stage, outbox):
         """Offer the inquiry to the next eligible technician; False (offer kept) when there is none."""
-        lead = self.lead_id
+        # the escalation's own note says who had it and who has it now: no tracking messages beside it
+        lead = self.lead_id.with_context(tracking_disable=True)
         technician = self.technician_id
         try:
             with self.env.cr.savepoint():

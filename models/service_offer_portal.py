@@ -251,19 +251,3 @@ class ServiceOffer(models.Model):
         if self.env.user._is_public():
             return self.sudo().technician_id
         return self.env.user.partner_id
-
-    @api.model
-    def _service_clean_text(self, text, limit, what):
-        """``text`` stripped, or a clear error for what no person would type."""
-        if text is None or text is False:
-            return ""
-        if not isinstance(text, str):
-            raise ValidationError(self.env._("The %(what)s must be text.", what=what))
-        text = text.strip()
-        if len(text) > limit:
-            raise ValidationError(
-                self.env._("The %(what)s is too long: at most %(max)s characters.", what=what, max=limit)
-            )
-        if any(ord(char) < 32 and char not in "\n\t\r" for char in text):
-            raise ValidationError(self.env._("The %(what)s contains control characters.", what=what))
-        return text
