@@ -189,25 +189,26 @@ class ServiceOffer(models.Model):
         return self._service_run_batches("notify", batch_size, None)
 
     def _service_notify_batch(self):
-        """Send this locked batch's notifications and clear them; an offer that fails is logged and dropped."""
+        """Send this locked batch's notifications and clear them; if the batch fails, offer by offer,
+        and an offer that fails alone is logged and dropped."""
+        if self._service_notify_guarded():
+            return
+        for offer in self:
+            if not offer._service_notify_guarded():
+                offer._service_write({"service_notify": False})
+
+    def _service_notify_guarded(self):
+        """Send in a savepoint: False (logged, undone) on an error that is no concurrency conflict."""
         try:
             with self.env.cr.savepoint():
                 self._service_notify_send()
         except CONCURRENCY_ERRORS:
             raise
         except Exception:
-            _logger.exception("Notifications of offers %s failed; sent one by one.", self.ids)
+            _logger.exception("Notifications of offers %s failed.", self.ids)
             self.env.invalidate_all(flush=False)
-            for offer in self:
-                try:
-                    with self.env.cr.savepoint():
-                        offer._service_notify_send()
-                except CONCURRENCY_ERRORS:
-                    raise
-                except Exception:
-                    _logger.exception("Notification of offer %s failed; dropped.", offer.id)
-                    self.env.invalidate_all(flush=False)
-                    offer._service_write({"service_notify": False})
+            return False
+        return True
 
     def _service_notify_send(self):
         self = self.sudo()  # noqa: PLW0642 - locked by the scheduled action, which runs as the system

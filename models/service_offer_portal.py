@@ -82,11 +82,10 @@ class ServiceOffer(models.Model):
     # ------------------------------------------------------------
 
     def _service_portal_accept(self, access_token=None):
-        self._service_check_portal_access(access_token)
+        # action_accept checks the caller, the token included (_check_answer_access)
         return self.with_context(service_access_token=access_token).action_accept()
 
     def _service_portal_decline(self, reason, note=False, access_token=None):
-        self._service_check_portal_access(access_token)
         return self.with_context(service_access_token=access_token).action_decline(reason, note)
 
     def _service_portal_set_appointment(self, when, access_token=None):

@@ -14,6 +14,8 @@ from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
+from ..models.service_offer import ROUTING_WRITE
+
 
 def in_days(days, hour=9, minute=30):
     """A naive datetime ``days`` from now at a whole minute."""
@@ -185,6 +187,71 @@ class ConcurrentCase(BaseCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.registry = Registry(get_db_name())
+
+    @classmethod
+    def _commit_offers(cls, technician_name, lead_vals_list, offered_at, **extra_cleanup):
+        """Committed fixtures: a technician and an open offer to it of each inquiry (created unrouted).
+
+        Sets ``technician_id``, ``lead_ids`` and ``offer_ids``; a class cleanup
+        removes them and what the tests made of them (messages, followers,
+        activities, decisions), and then the records named in ``extra_cleanup``
+        (``{table: ids}``, removed in the order given).
+        """
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            email = "".join(word[0] for word in technician_name.split()).lower() + "@example.com"
+            cls.technician_id = (
+                env["res.partner"].create({"name": technician_name, "is_technician": True, "email": email}).id
+            )
+            leads = env["crm.lead"].with_context(service_no_routing=True).create(lead_vals_list)
+            cls.lead_ids = leads.ids
+            offers = (
+                env["service.offer"]
+                .sudo()
+                .with_context(service_routing_write=ROUTING_WRITE)
+                .create(
+                    [
+                        {
+                            "lead_id": lead.id,
+                            "company_id": lead.company_id.id,
+                            "technician_id": cls.technician_id,
+                            "offered_at": offered_at,
+                        }
+                        for lead in leads
+                    ]
+                )
+            )
+            cls.offer_ids = offers.ids
+        cls.addClassCleanup(cls._remove_offers, extra_cleanup)
+
+    @classmethod
+    def _remove_offers(cls, extra_cleanup):
+        params = {"offers": cls.offer_ids, "leads": cls.lead_ids, "tech": cls.technician_id}
+        with cls.registry.cursor() as cr:
+            for query in (
+                "DELETE FROM mail_message WHERE model = 'service.offer' AND res_id = ANY(%(offers)s)",
+                "DELETE FROM mail_message WHERE model = 'crm.lead' AND res_id = ANY(%(leads)s)",
+                "DELETE FROM mail_followers WHERE res_model = 'crm.lead' AND res_id = ANY(%(leads)s)",
+                "DELETE FROM mail_activity WHERE res_model = 'crm.lead' AND res_id = ANY(%(leads)s)",
+                "DELETE FROM service_offer WHERE id = ANY(%(offers)s)",
+                "DELETE FROM service_routing_log WHERE lead_id = ANY(%(leads)s)",
+                "DELETE FROM crm_lead WHERE id = ANY(%(leads)s)",
+                "DELETE FROM res_partner WHERE id = %(tech)s",
+            ):
+                cr.execute(query, params)
+            for table, ids in extra_cleanup.items():
+                cr.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", (list(ids),))
+
+    def offer_mail_counts(self, subject_prefix):
+        """{offer id: mails queued for it} of the fixtures' offers, whose subject starts so."""
+        with self.registry.cursor() as cr:
+            cr.execute(
+                """SELECT m.res_id, count(*) FROM mail_mail mm JOIN mail_message m ON m.id = mm.mail_message_id
+                    WHERE m.model = 'service.offer' AND m.res_id = ANY(%s) AND m.subject LIKE %s
+                    GROUP BY m.res_id""",
+                (self.offer_ids, subject_prefix.replace("%", r"\%") + "%"),
+            )
+            return dict(cr.fetchall())
 
     def in_request(self, func, uid=SUPERUSER_ID):
         """Run ``func(env)`` as an RPC request would: own cursor, retried on serialization failures."""

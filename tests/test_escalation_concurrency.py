@@ -12,7 +12,6 @@ import datetime
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import tagged
 
-from ..models.service_offer import ROUTING_WRITE
 from .common import ConcurrentCase
 
 OFFERS = 40
@@ -25,90 +24,39 @@ class TestEscalationConcurrency(ConcurrentCase):
         super().setUpClass()
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
-            cls.level_id = (
-                env["service.level"]
-                .create(
-                    {
-                        "name": "Concurrent Escalation",
-                        "code": "CONC-ESC",
-                        "response_hours": 2,
-                        "escalation_stage_ids": [
-                            Command.create({"after_hours": 1, "action": "remind"}),
-                            Command.create({"after_hours": 100, "action": "notify"}),
-                        ],
-                    }
-                )
-                .id
+            level = env["service.level"].create(
+                {
+                    "name": "Concurrent Escalation",
+                    "code": "CONC-ESC",
+                    "response_hours": 2,
+                    "escalation_stage_ids": [
+                        Command.create({"after_hours": 1, "action": "remind"}),
+                        Command.create({"after_hours": 100, "action": "notify"}),
+                    ],
+                }
             )
-            cls.technician_id = (
-                env["res.partner"]
-                .create({"name": "Concurrent Escalation Technician", "is_technician": True, "email": "ce@example.com"})
-                .id
-            )
-            leads = (
-                env["crm.lead"]
-                .with_context(service_no_routing=True)
-                .create(
-                    [
-                        {
-                            "name": f"Escalation race {index}",
-                            "service_occasion": "repair",
-                            "service_level_id": cls.level_id,
-                            "email_from": f"race{index}@example.org",
-                        }
-                        for index in range(OFFERS)
-                    ]
-                )
-            )
-            cls.lead_ids = leads.ids
-            past = fields.Datetime.now() - datetime.timedelta(hours=3)
-            cls.offer_ids = (
-                env["service.offer"]
-                .sudo()
-                .with_context(service_routing_write=ROUTING_WRITE)
-                .create(
-                    [
-                        {
-                            "lead_id": lead.id,
-                            "company_id": lead.company_id.id,
-                            "technician_id": cls.technician_id,
-                            "offered_at": past,
-                        }
-                        for lead in leads
-                    ]
-                )
-                .ids
-            )
-        cls.addClassCleanup(cls._remove_fixtures)
-
-    @classmethod
-    def _remove_fixtures(cls):
-        with cls.registry.cursor() as cr:
-            for query in (
-                "DELETE FROM mail_message WHERE model = 'service.offer' AND res_id = ANY(%(offers)s)",
-                "DELETE FROM mail_message WHERE model = 'crm.lead' AND res_id = ANY(%(leads)s)",
-                "DELETE FROM mail_activity WHERE res_model = 'crm.lead' AND res_id = ANY(%(leads)s)",
-                "DELETE FROM service_offer WHERE id = ANY(%(offers)s)",
-                "DELETE FROM service_routing_log WHERE lead_id = ANY(%(leads)s)",
-                "DELETE FROM crm_lead WHERE id = ANY(%(leads)s)",
-                "DELETE FROM service_escalation_stage WHERE level_id = %(level)s",
-                "DELETE FROM service_level WHERE id = %(level)s",
-                "DELETE FROM res_partner WHERE id = %(tech)s",
-            ):
-                cr.execute(
-                    query,
-                    {"offers": cls.offer_ids, "leads": cls.lead_ids, "level": cls.level_id, "tech": cls.technician_id},
-                )
+            cls.level_id = level.id
+            cls.stage_ids = level.escalation_stage_ids.ids
+        past = fields.Datetime.now() - datetime.timedelta(hours=3)
+        cls._commit_offers(
+            "Concurrent Escalation Technician",
+            [
+                {
+                    "name": f"Escalation race {index}",
+                    "service_occasion": "repair",
+                    "service_level_id": cls.level_id,
+                    "email_from": f"race{index}@example.org",
+                }
+                for index in range(OFFERS)
+            ],
+            past,
+            service_escalation_stage=cls.stage_ids,
+            service_level=[cls.level_id],
+        )
 
     def reminders(self):
+        mails = self.offer_mail_counts("Reminder:")
         with self.registry.cursor() as cr:
-            cr.execute(
-                """SELECT m.res_id, count(*) FROM mail_mail mm JOIN mail_message m ON m.id = mm.mail_message_id
-                    WHERE m.model = 'service.offer' AND m.res_id = ANY(%s) AND m.subject LIKE 'Reminder:%%'
-                    GROUP BY m.res_id""",
-                (self.offer_ids,),
-            )
-            mails = dict(cr.fetchall())
             cr.execute("SELECT id, escalation_step FROM service_offer WHERE id = ANY(%s)", (self.offer_ids,))
             return mails, dict(cr.fetchall())
 

@@ -9,12 +9,11 @@ from urllib.parse import parse_qs, urlparse
 
 from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import Command, fields
 from odoo.tests import tagged
 from odoo.tools import file_open
 from odoo.tools.translate import TranslationImporter
 
-from ..models.service_offer import ROUTING_WRITE
 from .common import ConcurrentCase, ServiceRoutingCase
 
 T0 = datetime.datetime(2026, 3, 2, 8, 0)  # a Monday, 09:00 in Munich
@@ -370,60 +369,14 @@ class TestNotificationConcurrency(ConcurrentCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
-            cls.technician_id = (
-                env["res.partner"]
-                .create({"name": "Concurrent Notify Technician", "is_technician": True, "email": "cn@example.com"})
-                .id
-            )
-            leads = (
-                env["crm.lead"]
-                .with_context(service_no_routing=True)
-                .create([{"name": f"Notify race {index}", "service_occasion": "repair"} for index in range(cls.OFFERS)])
-            )
-            cls.lead_ids = leads.ids
-            cls.offer_ids = (
-                env["service.offer"]
-                .sudo()
-                .with_context(service_routing_write=ROUTING_WRITE)
-                .create(
-                    [
-                        {
-                            "lead_id": lead.id,
-                            "company_id": lead.company_id.id,
-                            "technician_id": cls.technician_id,
-                            "offered_at": fields.Datetime.now(),
-                        }
-                        for lead in leads
-                    ]
-                )
-                .ids
-            )
-        cls.addClassCleanup(cls._remove_fixtures)
-
-    @classmethod
-    def _remove_fixtures(cls):
-        with cls.registry.cursor() as cr:
-            for query in (
-                "DELETE FROM mail_message WHERE model = 'service.offer' AND res_id = ANY(%(offers)s)",
-                "DELETE FROM mail_message WHERE model = 'crm.lead' AND res_id = ANY(%(leads)s)",
-                "DELETE FROM mail_followers WHERE res_model = 'crm.lead' AND res_id = ANY(%(leads)s)",
-                "DELETE FROM service_offer WHERE id = ANY(%(offers)s)",
-                "DELETE FROM crm_lead WHERE id = ANY(%(leads)s)",
-                "DELETE FROM res_partner WHERE id = %(tech)s",
-            ):
-                cr.execute(query, {"offers": cls.offer_ids, "leads": cls.lead_ids, "tech": cls.technician_id})
+        cls._commit_offers(
+            "Concurrent Notify Technician",
+            [{"name": f"Notify race {index}", "service_occasion": "repair"} for index in range(cls.OFFERS)],
+            fields.Datetime.now(),
+        )
 
     def offer_mails(self):
-        with self.registry.cursor() as cr:
-            cr.execute(
-                """SELECT m.res_id, count(*) FROM mail_mail mm JOIN mail_message m ON m.id = mm.mail_message_id
-                    WHERE m.model = 'service.offer' AND m.res_id = ANY(%s) AND m.subject LIKE 'New inquiry%%'
-                    GROUP BY m.res_id""",
-                (self.offer_ids,),
-            )
-            return dict(cr.fetchall())
+        return self.offer_mail_counts("New inquiry")
 
     def test_two_runs_at_once_never_double_send(self):
         def send(env):

@@ -35,6 +35,16 @@ PHONE = "390x844"
 DISPATCHER = ("admin", "admin")
 
 TECHNICIAN = ("technician", "technician")
+# what the technician sees first of an offer on its phone
+PORTAL_OFFER = {
+    "name": "portal_offer",
+    "path": "/my/service/offer/{id}",
+    "record": ("service.offer", [("state", "=", "offered")]),
+    "viewport": PHONE,
+    "mobile": True,
+    "login": TECHNICIAN,
+    "wait": ".o_service_portal_offer",
+}
 
 SHOTS = [
     {
@@ -79,25 +89,9 @@ SHOTS = [
         "wait": ".o_service_portal_list",
         "full_page": True,
     },
-    {
-        "name": "portal_offer",
-        "path": "/my/service/offer/{id}",
-        "record": ("service.offer", [("state", "=", "offered")]),
-        "viewport": PHONE,
-        "mobile": True,
-        "login": TECHNICIAN,
-        "wait": ".o_service_portal_offer",
-    },
-    {
-        "name": "portal_offer_full",
-        "path": "/my/service/offer/{id}",
-        "record": ("service.offer", [("state", "=", "offered")]),
-        "viewport": PHONE,
-        "mobile": True,
-        "login": TECHNICIAN,
-        "wait": ".o_service_portal_offer",
-        "full_page": True,
-    },
+    PORTAL_OFFER,
+    # the same page as far as a thumb scrolls
+    {**PORTAL_OFFER, "name": "portal_offer_full", "full_page": True},
     {
         "name": "portal_job",
         "path": "/my/service/offer/{id}",
