@@ -23,6 +23,7 @@ from . import crm_lead_matching
 from . import crm_lead_intake
 from . import crm_lead_routing
 from . import crm_team
+from . import crm_lost_reason
 from . import crm_lead_backoffice
 from . import service_escalation_stage
 from . import service_level_escalation
@@ -31,3 +32,5 @@ from . import service_offer_notify
 from . import crm_lead_escalation
 from . import service_visit
 from . import crm_lead_portal
+from . import crm_lead_enrich
+from . import crm_lead_toolbar

@@ -23,6 +23,15 @@ class CrmTeam(models.Model):
         )
 
     @api.model
+    def action_your_pipeline(self):
+        """CRM opens on the service inquiries for a user whose team is the service team."""
+        if self.env.user.sale_team_id.is_service_team and self.env.user.has_group(
+            "crm_service_routing.group_service_dispatcher"
+        ):
+            return self.env["ir.actions.act_window"]._for_xml_id("crm_service_routing.crm_lead_action_service")
+        return super().action_your_pipeline()
+
+    @api.model
     def _action_update_to_pipeline(self, action):
         """The sales pipeline opens on sales opportunities; service inquiries have a menu of their own."""
         action = super()._action_update_to_pipeline(action)

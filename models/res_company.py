@@ -35,6 +35,12 @@ class ResCompany(models.Model):
         "names its own. Empty: wall-clock hours.",
     )
 
+    service_iap_enrich = fields.Boolean(
+        "Enrich Service Inquiries",
+        help="Let CRM's lead enrichment (IAP) send the e-mail domain of service inquiries' customers to "
+        "Odoo's enrichment service, as it does for sales leads. Off: service inquiries are never enriched.",
+    )
+
     @api.constrains("service_level_id")
     def _check_service_level_company(self):
         for company in self:

@@ -16,7 +16,7 @@ class ServiceEquipmentType(models.Model):
     _code_fields = ("code",)
     _parent_name = "parent_id"
     _parent_store = True
-    _rec_name = "complete_name"
+    _rec_names_search = ["complete_name", "name", "code"]
     _order = "complete_name"
     _check_company_auto = True
 
@@ -52,6 +52,17 @@ class ServiceEquipmentType(models.Model):
     def _compute_complete_name(self):
         for type_ in self:
             type_.complete_name = f"{type_.parent_id.complete_name} / {type_.name}" if type_.parent_id else type_.name
+
+    @api.depends("name", "parent_id")
+    @api.depends_context("lang")
+    def _compute_display_name(self):
+        # the stored complete name is for sorting; people read the names in their language
+        for type_ in self:
+            names, current = [], type_
+            while current:
+                names.append(current.name or "")
+                current = current.parent_id
+            type_.display_name = " / ".join(reversed(names))
 
     @api.depends("safety_critical", "parent_id.is_safety_critical")
     def _compute_is_safety_critical(self):

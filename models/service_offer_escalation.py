@@ -7,7 +7,6 @@ import threading
 from markupsafe import Markup
 
 from odoo import Command, api, fields, models
-from odoo.tools.misc import format_datetime
 
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
@@ -63,16 +62,17 @@ class ServiceOffer(models.Model):
     service_accepted_text = fields.Char(compute="_compute_service_texts")
     service_inquiry_url = fields.Char(compute="_compute_service_texts")
 
+    @api.depends_context("lang")
     @api.depends("answer_deadline", "offered_at", "responded_at", "technician_id.tz")
     def _compute_service_texts(self):
         for offer in self:
-            tz = offer.technician_id.tz or offer.company_id.partner_id.tz or "UTC"
             for fname, value in (
                 ("service_deadline_text", offer.answer_deadline),
                 ("service_offered_text", offer.offered_at),
                 ("service_accepted_text", offer.responded_at if offer.state == "accepted" else False),
             ):
-                offer[fname] = value and format_datetime(self.env, value, tz=tz, dt_format="medium") or ""
+                # the reader's time zone and language (service_offer_notify)
+                offer[fname] = offer._service_format_time(value)
             lead = offer.lead_id
             offer.service_inquiry_url = lead and f"{lead.get_base_url()}/mail/view?model=crm.lead&res_id={lead.id}"
 

@@ -1,11 +1,13 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import re
 
+import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools.misc import format_datetime
+from odoo.tools.misc import babel_locale_parse, format_datetime, get_lang, posix_to_ldml
 
 from .service_offer import OPEN_OFFER_STATES
 from .service_offer_escalation import _Outbox
@@ -70,7 +72,6 @@ class ServiceOffer(models.Model):
         }
         for offer in self:
             lead = offer.lead_id.sudo()
-            tz = offer.technician_id.tz or offer.company_id.partner_id.tz or "UTC"
             url = f"{offer.get_base_url()}{offer.get_portal_url()}" if offer.id else ""
             offer.service_offer_url = url
             offer.service_offer_link = url and Markup(
@@ -79,11 +80,7 @@ class ServiceOffer(models.Model):
             ) % (url, self.env._("Open, accept or decline"))
             offer.service_occasion_text = occasions.get(lead.service_occasion, "")
             offer.service_contract_text = lead.contract_id.display_name or lead.contract_ref or ""
-            offer.service_preferred_text = (
-                lead.preferred_appointment
-                and format_datetime(self.env, lead.preferred_appointment, tz=tz, dt_format="medium")
-                or ""
-            )
+            offer.service_preferred_text = offer._service_format_time(lead.preferred_appointment)
             offer.service_site_text = ", ".join(
                 filter(None, [lead.street, lead.street2, " ".join(filter(None, [lead.zip, lead.city]))])
             )
@@ -150,6 +147,40 @@ class ServiceOffer(models.Model):
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _service_reader_tz(self):
+        """The time zone the technician reads in: their own, their users', their country's
+        (when it has one), else the company's; UTC only when nothing names one."""
+        self.ensure_one()
+        technician = self.technician_id.sudo()
+        users = technician.service_user_ids | technician.user_ids
+        for tz in [technician.tz, *users.mapped("tz"), self.company_id.partner_id.tz]:
+            if tz:
+                return tz
+        now = fields.Datetime.now()
+        for country in (technician.country_id, self.company_id.country_id):
+            zones = pytz.country_timezones.get(country.code or "", [])
+            # a country on one clock (Germany with Büsingen), not one that spans several
+            if zones and len({pytz.timezone(zone).utcoffset(now) for zone in zones}) == 1:
+                return zones[0]
+        return "UTC"
+
+    def _service_format_time(self, value):
+        """``value`` as the technician reads it in a mail: in their time zone, named, in the date
+        and time format of the mail's language, without seconds."""
+        self.ensure_one()
+        if not value:
+            return ""
+        lang = get_lang(self.env)
+        locale = babel_locale_parse(lang.code)
+        time_format = re.sub(r"[:.]%S", "", lang.time_format)
+        pattern = f"{posix_to_ldml(lang.date_format, locale=locale)} {posix_to_ldml(time_format, locale=locale)}"
+        tz = self._service_reader_tz()
+        zone = format_datetime(self.env, value, tz=tz, dt_format="z")
+        if any(char.isdigit() for char in zone):
+            # no short name in this language (English for Berlin): the zone's own abbreviation (CET)
+            zone = pytz.utc.localize(value).astimezone(pytz.timezone(tz)).tzname()
+        return f"{format_datetime(self.env, value, tz=tz, dt_format=pattern)} {zone}"
 
     def _service_notify_on_close(self, state):
         """What closing (or accepting) this offer leaves to tell."""

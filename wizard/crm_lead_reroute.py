@@ -22,16 +22,25 @@ class CrmLeadReroute(models.TransientModel):
             parts = []
             if accepted:
                 jobs = ", ".join(f"{lead.display_name} ({lead.technician_id.display_name})" for lead in accepted[:10])
-                parts.append(
-                    self.env._(
+                if len(accepted) == 1:
+                    message = self.env._("1 accepted job is taken away from its technician: %(jobs)s.", jobs=jobs)
+                else:
+                    message = self.env._(
                         "%(count)s accepted jobs are taken away from their technicians: %(jobs)s.",
                         count=len(accepted),
                         jobs=jobs,
                     )
-                )
-            if offered:
+                parts.append(message)
+            if len(offered) == 1:
+                parts.append(self.env._("1 open offer is withdrawn."))
+            elif offered:
                 parts.append(self.env._("%(count)s open offers are withdrawn.", count=len(offered)))
-            parts.append(self.env._("The routing then chooses again; each technician is told by the chatter."))
+            parts.append(
+                self.env._(
+                    "The routing then chooses again; each technician concerned is told by e-mail and sees it "
+                    "in the inquiry's chatter."
+                )
+            )
             wizard.summary = "\n".join(parts)
 
     @api.model
