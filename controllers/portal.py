@@ -89,7 +89,13 @@ class ServicePortal(CustomerPortal):
 
     @http.route("/my/service/offer/<int:offer_id>", type="http", auth="public", website=True)
     def service_portal_offer(self, offer_id, access_token=None, **kw):
-        offer = self._service_offer_or_404(offer_id, access_token)
+        try:
+            offer = self._service_offer_or_404(offer_id, access_token)
+        except NotFound:
+            # an old link (answered, passed on, withdrawn) or another's offer: say so, in the app's words
+            response = request.render("crm_service_routing.portal_service_link_gone", {"page_name": "service_gone"})
+            response.status_code = 404
+            return response
         lead = offer.lead_id
         tz = self._service_tz(offer)
         agreed = lead.agreed_appointment

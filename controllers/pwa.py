@@ -94,3 +94,8 @@ class ServicePortalPwa(http.Controller):
                 ("Cache-Control", "no-cache"),
             ],
         )
+
+    @http.route("/my/service/offline", type="http", auth="public", methods=["GET"], website=True, readonly=True)
+    def service_pwa_offline(self, **kwargs):
+        """The app's page for a page it never loaded, kept by the service worker when it installs."""
+        return request.render("crm_service_routing.portal_service_offline", {"page_name": "service_offline"})

@@ -66,3 +66,19 @@ class CrmLead(models.Model):
         country = self.country_id or self.company_id.country_id
         formatted = self._phone_format(number=number, country=country, force_format="E164", raise_exception=False)
         return formatted or False
+
+    def _service_tel_display(self):
+        """The contact's phone as people write it: national in the site's country, international otherwise."""
+        self.ensure_one()
+        tel = self._service_tel()
+        if not tel:
+            return False
+        site_country = self.country_id or self.company_id.country_id
+        national = self._phone_format(number=tel, country=site_country, force_format="NATIONAL", raise_exception=False)
+        international = self._phone_format(
+            number=tel, country=site_country, force_format="INTERNATIONAL", raise_exception=False
+        )
+        prefix = f"+{site_country.phone_code} " if site_country.phone_code else None
+        if national and prefix and international and international.startswith(prefix):
+            return national
+        return international or tel

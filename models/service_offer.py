@@ -121,12 +121,18 @@ class ServiceOffer(models.Model):
             lead = offer.lead_id
             offer._respond("declined", decline_reason=reason, decline_note=note or False)
             lead._service_write_unoffered("new")
+            reason_label = dict(self._fields["decline_reason"]._description_selection(self.env))[reason]
+            technician_name = offer.technician_id.display_name
             lead.sudo().message_post(
                 body=self.env._(
-                    "Declined by %(technician)s: %(reason)s %(note)s",
-                    technician=offer.technician_id.display_name,
-                    reason=dict(self._fields["decline_reason"]._description_selection(self.env))[reason],
-                    note=note or "",
+                    "Declined by %(technician)s: %(reason)s. Note: %(note)s",
+                    technician=technician_name,
+                    reason=reason_label,
+                    note=note,
+                )
+                if note
+                else self.env._(
+                    "Declined by %(technician)s: %(reason)s.", technician=technician_name, reason=reason_label
                 ),
                 subtype_xmlid="mail.mt_note",
                 author_id=offer._service_author().id,

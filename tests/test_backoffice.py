@@ -113,7 +113,10 @@ class TestBackoffice(ServiceRoutingCase):
         self.assertEqual(action["res_model"], "crm.lead.reroute")
         self.assertEqual(lead.routing_state, "accepted", "nothing is withdrawn before the confirmation")
         confirm = self._tracked()["crm.lead.reroute"].with_user(self.user_dispatcher).browse(action["res_id"])
-        self.assertIn(f"taken away from their technicians: {lead.display_name} ({technician.name})", confirm.summary)
+        self.assertIn(
+            f"1 accepted job is taken away from its technician: {lead.display_name} ({technician.name})",
+            confirm.summary,
+        )
         result = confirm.action_confirm()
         self.assertEqual(result["tag"], "display_notification")
         self.assertEqual(lead.routing_state, "offered")

@@ -11,7 +11,7 @@ class CrmLeadDecline(models.TransientModel):
     _name = "crm.lead.decline"
     _description = "Decline an Inquiry"
 
-    lead_id = fields.Many2one("crm.lead", required=True, readonly=True, ondelete="cascade")
+    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, readonly=True, ondelete="cascade")
     offer_id = fields.Many2one("service.offer", required=True, readonly=True, ondelete="cascade")
     technician_id = fields.Many2one(related="offer_id.technician_id")
     reason = fields.Selection(DECLINE_REASONS, required=True)

@@ -23,6 +23,8 @@ const MAX_PAGES = 60;
 const MAX_ASSETS = 80;
 const SCOPE_PATH = "/my/service";
 const OFFLINE_MARK = "data-service-offline-copy";
+// the app's own page for a page never loaded, shown instead of the browser's error page
+const OFFLINE_PAGE = "/my/service/offline";
 
 function isPage(url) {
     return (
@@ -38,7 +40,10 @@ function isAsset(url) {
     const bundle = url.pathname.match(/^\/web\/assets\/([^/]+)\//);
     return (
         (bundle !== null && bundle[1] !== "debug") ||
-        url.pathname.startsWith("/crm_service_routing/static/src/img/")
+        url.pathname.startsWith("/crm_service_routing/static/src/img/") ||
+        // the company logo of the page header
+        url.pathname === "/logo.png" ||
+        url.pathname === "/web/binary/company_logo"
     );
 }
 
@@ -86,6 +91,10 @@ async function networkFirst(event) {
         if (cached) {
             return markedCopy(cached);
         }
+        const offline = request.mode === "navigate" && (await caches.match(OFFLINE_PAGE, { cacheName: PAGE_CACHE }));
+        if (offline) {
+            return markedCopy(offline);
+        }
         throw error;
     }
 }
@@ -109,8 +118,21 @@ async function cacheFirst(event) {
     return response;
 }
 
-self.addEventListener("install", () => {
+async function keepOfflinePage() {
+    try {
+        const response = await fetch(OFFLINE_PAGE, { credentials: "same-origin" });
+        if (isCacheable(response)) {
+            await putPage(OFFLINE_PAGE, response);
+        }
+    } catch {
+        // offline already: kept on the next visit online
+    }
+}
+
+self.addEventListener("install", (event) => {
     self.skipWaiting();
+    // kept now, while online: a page never opened shows it when the phone is offline
+    event.waitUntil(keepOfflinePage());
 });
 
 self.addEventListener("activate", (event) => {
@@ -175,6 +197,6 @@ self.addEventListener("message", (event) => {
         );
     } else if (data.type === "crm_service_routing:forget") {
         // another user, or a logout: the pages of the last one are dropped
-        event.waitUntil(caches.delete(PAGE_CACHE));
+        event.waitUntil(caches.delete(PAGE_CACHE).then(keepOfflinePage));
     }
 });
