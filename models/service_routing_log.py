@@ -4,11 +4,22 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import format_date, format_datetime, formatLang
+from odoo.tools.misc import babel_locale_parse, format_date, format_datetime, formatLang, get_lang, posix_to_ldml
 
 from ..engine import routing as engine
 from .service_level import STRATEGY_SELECTION
 from .service_offer import ROUTING_WRITE
+
+
+def format_minutes(env, value):
+    """``value`` in the reader's time zone, in the date and time format of its language, without seconds:
+    the format of the back office's fields."""
+    lang = get_lang(env)
+    locale = babel_locale_parse(lang.code)
+    time_format = lang.time_format.replace(":%S", "")
+    pattern = f"{posix_to_ldml(lang.date_format, locale=locale)} {posix_to_ldml(time_format, locale=locale)}"
+    return format_datetime(env, value, dt_format=pattern)
+
 
 TRIGGERS = [
     ("create", "Inquiry created"),
@@ -88,7 +99,7 @@ class ServiceRoutingLog(models.Model):
     @api.depends("lead_id", "create_date")
     def _compute_display_name(self):
         for log in self:
-            when = format_datetime(self.env, log.create_date, dt_format="short") if log.create_date else ""
+            when = format_minutes(self.env, log.create_date) if log.create_date else ""
             log.display_name = self.env._(
                 "Decision of %(when)s on %(inquiry)s", when=when, inquiry=log.lead_id.sudo().display_name or ""
             )
@@ -348,7 +359,7 @@ class ServiceRoutingLog(models.Model):
         if candidate.last_offered_at:
             last = self.env._(
                 "last job offered %(when)s",
-                when=format_datetime(self.env, candidate.last_offered_at, dt_format="short"),
+                when=format_minutes(self.env, candidate.last_offered_at),
             )
         else:
             last = self.env._("never offered a job yet")

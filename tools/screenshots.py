@@ -8,7 +8,8 @@ Each shot is a dict (see SHOTS): ``name`` (the PNG's name), ``path`` (a URL path
 JSON-RPC), ``viewport`` ("1440x900", "390x844" for a phone; ``mobile`` for touch
 emulation), ``login`` (user and password), ``wait`` (a CSS selector the page must
 show before the shot), ``clicks`` (selectors clicked in turn, each waited for)
-and ``after`` (a selector waited for after the clicks). Another module, e.g. the
+and ``after`` (a selector waited for after the clicks), ``lang`` (the user's language for the
+shot, en_US unless named; the language is installed first). Another module, e.g. the
 technician portal, adds its own shots with ``--shots FILE.json`` or extends SHOTS.
 
     tools/screenshots.py --url http://127.0.0.1:8069 --db DB --out DIR [--only NAME ...]
@@ -102,6 +103,150 @@ SHOTS = [
         "wait": ".o_service_portal_offer",
         "full_page": True,
     },
+    # the service desk as a service manager meets it: configuration from the Service menu
+    {
+        "name": "service_menu",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_list_view",
+        "clicks": [".o_menu_sections button[data-menu-xmlid='crm_service_routing.menu_service_root']"],
+        "after": ".o-dropdown--menu .dropdown-item[data-menu-xmlid='crm_service_routing.menu_service_settings']",
+    },
+    {
+        "name": "service_settings",
+        "path": "/odoo/action-crm_service_routing.service_routing_settings_action",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_form_view .o_field_widget[name='service_routing_strategy']",
+    },
+    {
+        "name": "sla_tier_form",
+        "path": "/odoo/action-crm_service_routing.service_level_action/{id}",
+        "record": ("service.level", [("code", "=", "STANDARD")]),
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_form_view .o_field_widget[name='escalation_stage_ids'] .o_data_row",
+    },
+    {
+        "name": "escalation_ladders",
+        "path": "/odoo/action-crm_service_routing.service_escalation_stage_action",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_list_view .o_group_header",
+        "clicks": [".o_list_view .o_group_header:first-child"],
+        "after": ".o_list_view .o_data_row",
+    },
+    {
+        "name": "inquiry_pivot",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service?view_type=pivot",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_pivot table",
+    },
+    {
+        "name": "inquiry_actions_menu",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_list_view .o_data_row",
+        "clicks": [
+            ".o_list_view thead .o_list_record_selector input",
+            ".o_control_panel .o_cp_action_menus button",
+        ],
+        "after": ".o-dropdown--menu .dropdown-item",
+    },
+    {
+        "name": "cancel_wizard",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service/{id}",
+        "record": ("crm.lead", [("routing_state", "=", "offered")]),
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_form_view .o_form_statusbar",
+        "clicks": [".o_form_statusbar button[data-hotkey='l']"],
+        "after": ".modal .o_field_widget[name='lost_reason_id']",
+    },
+    {
+        "name": "decline_wizard",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service/{id}",
+        "record": ("crm.lead", [("routing_state", "=", "offered")]),
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_form_view .o_form_statusbar",
+        "clicks": [".o_form_statusbar button[name='action_service_open_decline']"],
+        "after": ".modal .o_field_widget[name='technician_id']",
+    },
+    {
+        "name": "reroute_dialog",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service/{id}",
+        "record": ("crm.lead", [("routing_state", "=", "accepted")]),
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_form_view .o_form_statusbar",
+        "clicks": [".o_form_statusbar button[name='action_service_reroute']"],
+        "after": ".modal .o_service_reroute_summary",
+    },
+    # the same in German
+    {
+        "name": "inquiry_form_de",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service/{id}",
+        "record": ("crm.lead", [("routing_state", "=", "accepted")]),
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "lang": "de_DE",
+        "wait": ".o_form_view .o_form_statusbar",
+    },
+    {
+        "name": "assign_wizard_de",
+        "path": "/odoo/action-crm_service_routing.crm_lead_action_service/{id}",
+        "record": ("crm.lead", [("routing_state", "=", "review"), ("safety_critical", "=", True)]),
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "lang": "de_DE",
+        "wait": ".o_form_view button[name='action_service_open_assign']",
+        "clicks": [".o_form_statusbar button[name='action_service_open_assign']"],
+        "after": ".modal .o_field_widget[name='line_ids'], .modal .o_service_assign_summary",
+    },
+    # the technician portal on a phone, in German, and its pages for what went away
+    {
+        "name": "portal_home_de",
+        "path": "/my",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "lang": "de_DE",
+        "wait": ".o_portal_index_card a[href='/my/service']",
+        "full_page": True,
+    },
+    {
+        "name": "portal_list_de",
+        "path": "/my/service",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "lang": "de_DE",
+        "wait": ".o_service_portal_list",
+        "full_page": True,
+    },
+    {**PORTAL_OFFER, "name": "portal_offer_de", "lang": "de_DE", "full_page": True},
+    {
+        "name": "portal_link_gone",
+        # an offer link that opens nothing any more (here: one that never did)
+        "path": "/my/service/offer/999999?access_token=expired",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "wait": ".o_service_portal_gone",
+    },
+    {
+        "name": "portal_offline",
+        "path": "/my/service/offline",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "lang": "de_DE",
+        "wait": ".o_service_portal_offline",
+    },
 ]
 
 
@@ -124,11 +269,29 @@ class Odoo:
 
     def login(self, login, password):
         self.jar.clear()
-        self._post("/web/session/authenticate", {"db": self.db, "login": login, "password": password})
+        answer = self._post("/web/session/authenticate", {"db": self.db, "login": login, "password": password})
         session = next((c.value for c in self.jar if c.name == "session_id"), None)
         if not session:
             raise RuntimeError(f"login {login} refused")
+        self.uid = answer.get("uid")
         return session
+
+    def call(self, model, method, *args, **kwargs):
+        return self._post(
+            "/web/dataset/call_kw", {"model": model, "method": method, "args": list(args), "kwargs": kwargs}
+        )
+
+    def activate_lang(self, code):
+        """Install a language (as an administrator), with the translations of the installed modules."""
+        lang_ids = self.call("res.lang", "search", [["code", "=", code]], context={"active_test": False})
+        wizard = self.call("base.language.install", "create", {"lang_ids": [[6, 0, lang_ids]], "overwrite": True})
+        self.call("base.language.install", "lang_install", [wizard])
+
+    def login_in(self, login, password, lang):
+        """Log in with ``lang`` as the user's language (a user may set its own)."""
+        self.login(login, password)
+        self.call("res.users", "write", [self.uid], {"lang": lang})
+        return self.login(login, password)
 
     def search(self, model, domain):
         ids = self._post(
@@ -270,9 +433,14 @@ def take(shots, url, db, out, binary):
     odoo = Odoo(url, db)
     browser = Chromium(binary)
     written = []
+    langs = {shot.get("lang", "en_US") for shot in shots} - {"en_US"}
+    if langs:
+        odoo.login(*DISPATCHER)
+        for lang in sorted(langs):
+            odoo.activate_lang(lang)
     try:
         for shot in shots:
-            session = odoo.login(*shot["login"])
+            session = odoo.login_in(*shot["login"], shot.get("lang", "en_US"))
             path = shot["path"]
             if "{id}" in path:
                 model, domain = shot["record"]

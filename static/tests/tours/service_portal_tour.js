@@ -106,7 +106,7 @@ registry.category("web_tour.tours").add("crm_service_routing_portal_job", {
             trigger: ".o_service_flash:contains('Appointment saved')",
         },
         {
-            trigger: ".o_service_agreed:contains('3/4/30')",
+            trigger: ".o_service_agreed:contains('03/04/2030 09:30')",
         },
         {
             content: "Document the visit",
