@@ -29,7 +29,7 @@ class ServiceEscalationStage(models.Model):
         help="Hours without acceptance since the offer, in the tier's working hours if it has a calendar.",
     )
     action = fields.Selection(ESCALATION_ACTIONS, required=True)
-    response_hours = fields.Float(related="level_id.response_hours", string="Response Window (hours)")
+    response_hours = fields.Float(related="level_id.response_hours", string="Response Window (hours)", aggregator=None)
     window_note = fields.Char("Against the Response Window", compute="_compute_window_note")
 
     _sql_constraints = [

@@ -166,9 +166,10 @@ class TestServiceDesk(ServiceRoutingCase):
             level.escalation_stage_ids = [Command.create({"after_hours": 4, "action": "remind"})]
         # grouped by tier, the hours are not summed
         groups = self.env["service.escalation.stage"].read_group(
-            [("level_id", "=", level.id)], ["after_hours"], ["level_id"]
+            [("level_id", "=", level.id)], ["after_hours", "response_hours"], ["level_id"]
         )
         self.assertNotIn("after_hours", groups[0])
+        self.assertNotIn("response_hours", groups[0])
 
     def test_equipment_type_names_in_the_readers_language(self):
         self.env["res.lang"]._activate_lang("de_DE")

@@ -1,14 +1,32 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
+import json
 
+import websocket
 from freezegun import freeze_time
 
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
 
 from .test_portal import ServicePortalCase
 
 T0 = datetime.datetime(2026, 3, 2, 8, 0)  # a Monday, 09:00 in Munich
+
+# true once the app's service worker controls the page and has kept its offline page
+OFFLINE_PAGE_KEPT = """(async () => {
+    if (!navigator.serviceWorker.controller) {
+        return false;
+    }
+    for (const key of await caches.keys()) {
+        const cached = key.startsWith("crm_service_routing-pages")
+            && (await (await caches.open(key)).match("/my/service/offline"));
+        if (cached) {
+            return true;
+        }
+    }
+    return false;
+})()"""
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
@@ -60,3 +78,45 @@ class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("You are offline", response.text)
         self.start_tour("/my/service", "crm_service_routing_portal_offline_page", login=self.portal_anna.login)
+
+    def test_page_never_opened_offline_shows_the_app_page(self):
+        """Offline for real (the browser's network switched off): a page never loaded opens the app's page."""
+        browser = ChromeBrowser(self, success_signal="test successful")
+        self.http_request_key = self.canonical_tag + "_browser_js"
+        try:
+            self.authenticate(self.portal_anna.login, self.portal_anna.login, browser=browser)
+            self.cr.flush()
+            self.cr.clear()
+            # online, twice: the worker installs on the first visit and controls the second
+            browser.navigate_to(f"{self.base_url()}/my/service", wait_stop=True)
+            browser._wait_ready("!!navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
+            browser.navigate_to(f"{self.base_url()}/my/service", wait_stop=True)
+            self.assertTrue(browser._wait_ready(OFFLINE_PAGE_KEPT, timeout=30), "the app kept its offline page")
+            # the page and the app's worker (its own target: it fetches for the page) lose the network
+            offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+            browser._websocket_request("Network.emulateNetworkConditions", params=offline)
+            workers = [t for t in browser._json_command("list") if t.get("type") == "service_worker"]
+            self.assertTrue(workers, "the app's service worker runs")
+            worker = websocket.create_connection(workers[0]["webSocketDebuggerUrl"], timeout=10)
+            try:
+                for number, method in enumerate(("Network.enable", "Network.emulateNetworkConditions"), 1):
+                    worker.send(json.dumps({"id": number, "method": method, "params": offline if number == 2 else {}}))
+                    while json.loads(worker.recv()).get("id") != number:
+                        pass
+                browser.navigate_to(f"{self.base_url()}/my/service/offer/999999", wait_stop=True)
+            finally:
+                worker.close()
+            self.assertTrue(
+                browser._wait_ready("!!document.querySelector('.o_service_portal_offline')", timeout=20),
+                "offline, a page never opened shows the app's offline page, not the browser's error",
+            )
+            self.assertTrue(browser._wait_ready("document.body.hasAttribute('data-service-offline-copy')", timeout=5))
+            # the company logo of the header comes from the app's cache too
+            logo_shown = (
+                "[...document.querySelectorAll('header img')].some((img) => img.complete && img.naturalWidth > 0)"
+            )
+            self.assertTrue(browser._wait_ready(logo_shown, timeout=10), "the company logo shows offline")
+        finally:
+            browser.stop()
+            self._wait_remaining_requests()
+            self.http_request_key = self.canonical_tag
