@@ -3,11 +3,11 @@
 import datetime
 import uuid
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import consteq, format_amount, format_date, plaintext2html
 
-from .service_offer import OPEN_OFFER_STATES, ROUTING_WRITE
+from .service_constants import OPEN_OFFER_STATES, ROUTING_WRITE
 from .service_visit import WORK_DONE_MAX
 
 NOTE_MAX = 2000
@@ -27,12 +27,6 @@ class ServiceOffer(models.Model):
     def _compute_access_url(self):
         for offer in self:
             offer.access_url = f"/my/service/offer/{offer.id}"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            vals.setdefault("access_token", str(uuid.uuid4()))
-        return super().create(vals_list)
 
     def _portal_ensure_token(self):
         # offers are written by the routing only: an offer made before tokens gets one here
