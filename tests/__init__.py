@@ -9,8 +9,10 @@ from . import test_escalation_concurrency
 from . import test_foundation
 from . import test_intake
 from . import test_intake_integrity
+from . import test_lifecycle
 from . import test_matching
 from . import test_notifications
+from . import test_performance
 from . import test_portal
 from . import test_portal_pwa
 from . import test_portal_tour
