@@ -77,10 +77,9 @@ LEAD_CHECKS = {
     "service_review_reason_in_review": "review_reason IS NULL OR routing_state = 'review'",
 }
 OFFER_CHECKS = {
-    "service_offer_declined_has_reason": "state != 'declined' OR (decline_reason IS NOT NULL "
-    "AND responded_at IS NOT NULL)",
-    "service_offer_accepted_has_time": "state NOT IN ('accepted', 'done') OR responded_at IS NOT NULL",
-    "service_offer_closed_has_time": "state IN ('offered', 'accepted') OR closed_at IS NOT NULL",
+    "declined_has_reason": "state != 'declined' OR (decline_reason IS NOT NULL AND responded_at IS NOT NULL)",
+    "accepted_has_time": "state NOT IN ('accepted', 'done') OR responded_at IS NOT NULL",
+    "closed_has_time": "state IN ('offered', 'accepted') OR closed_at IS NOT NULL",
 }
 
 

@@ -451,7 +451,6 @@ class CrmLead(models.Model):
     def _service_pay_rotation(self, changes):
         """Append the rotation credit changes of a decision to the ledger (no row is updated)."""
         self.env["service.rotation.entry"]._append((self.company_id or self.env.company).id, changes)
-        self.env["res.partner"].browse(changes).invalidate_recordset(["service_rotation_credit"])
 
     def _service_routing_feedback(self, leads):
         """A notification that says where the inquiries went; the view reloads after it."""

@@ -37,8 +37,9 @@ class ServiceOffer(models.Model):
     lead_id = fields.Many2one(
         "crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
     )
+    # indexed by service_offer_technician_record_idx (technician_id, offered_at), see init()
     technician_id = fields.Many2one(
-        "res.partner", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
+        "res.partner", required=True, ondelete="restrict", readonly=True, check_company=True
     )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     state = fields.Selection(OFFER_STATES, required=True, default="offered", readonly=True, index=True)
@@ -65,10 +66,9 @@ class ServiceOffer(models.Model):
         # best response reads the recent offers of each technician (rotation reads the
         # last one from service.technician.counter); at most one open offer per inquiry
         self.env.cr.execute(
-            """DROP INDEX IF EXISTS service_offer_technician_offered_at_idx;
-               CREATE INDEX IF NOT EXISTS service_offer_technician_record_idx
+            """CREATE INDEX IF NOT EXISTS service_offer_technician_record_idx
                    ON service_offer (technician_id, offered_at) INCLUDE (state, response_hours);
-               DROP INDEX IF EXISTS service_offer_technician_id_idx;
+               DROP INDEX IF EXISTS service_offer__technician_id_index;
                CREATE UNIQUE INDEX IF NOT EXISTS service_offer_lead_open_uniq
                    ON service_offer (lead_id) WHERE state IN ('offered', 'accepted')"""
         )
