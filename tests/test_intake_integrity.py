@@ -28,7 +28,7 @@ from odoo.addons.crm_service_routing.models.crm_lead_intake import (
     INTAKE_MAX_LENGTHS,
 )
 
-from .common import ServiceRoutingCase, in_days
+from .common import ServiceRoutingCase, in_days, thread_env
 
 INTAKE_LOGGER = "odoo.addons.crm_service_routing.models.crm_lead_intake"
 
@@ -485,7 +485,7 @@ class TestIntakeConcurrency(BaseCase):
             threading.current_thread().testing = True
             try:
                 with self.registry.cursor() as cr:
-                    env = api.Environment(cr, self.user_id, {})
+                    env = thread_env(self.registry, cr, self.user_id)
                     barrier.wait(timeout=30)
                     results[index] = retrying(functools.partial(getattr(env["crm.lead"], method), payload), env)
             except Exception as error:  # noqa: BLE001 - reported below
