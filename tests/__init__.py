@@ -1,0 +1,2 @@
+from . import test_hostile_input
+from . import test_portal_hostile
