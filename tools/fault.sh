@@ -3,7 +3,7 @@
 # the Odoo server during a batch intake over XML-RPC, then of an escalation
 # run; after a restart the same batches are sent again and the run finishes;
 # each time tools/check.sh checks the database. A few minutes:
-#   tools/fault.sh [--batches 6] [--batch-size 50] [--kill-after 3] [--port 8089]
+#   tools/fault.sh [--batches 10] [--batch-size 30] [--kill-after 0.5] [--port 8089]
 # the fixture sends Munich postal codes: the whole GeoNames file of DE if there, else the shipped sample
 SHARED_GEONAMES=$(cd "$(dirname "$0")/.." && pwd)/../shared/data/geonames
 if [ -z "${GEONAMES_DIR:-}" ] && [ -d "$SHARED_GEONAMES" ]; then

@@ -3,17 +3,18 @@
 """Fault runs: kill -9 mid-work, restart, check. Run it through tools/fault.sh,
 which makes a fresh database:
 
-    tools/fault.sh [--batches 6] [--batch-size 50] [--kill-after 3] [--port 8089]
+    tools/fault.sh [--batches 10] [--batch-size 30] [--kill-after 0.5] [--port 8089]
 
 1. Batch intake: an Odoo server (2 workers) takes ``submit_service_requests``
    batches over XML-RPC, each request with its own external reference; the
    whole server (its process group) is killed with SIGKILL while batches are
-   in flight. After a restart every batch is sent again, unchanged: each
-   request must answer ``created`` or ``duplicate`` and each reference must
-   name exactly one inquiry.
+   in flight (after two batches, half a second into the third). After a
+   restart every batch is sent again, unchanged: each request must answer
+   ``created`` or ``duplicate`` and each reference must name exactly one
+   inquiry.
 2. Escalation run: the open offers are made due; ``service.offer._cron_escalate``
-   runs in a process of its own and is killed with SIGKILL mid-run; then it
-   runs again to the end: nothing may be left due.
+   runs in a process of its own and is killed with SIGKILL mid-run; then two
+   runs at once (two cron workers) go to the end: nothing may be left due.
 
 After each, ``tools/check.sh`` checks the database. Prints what happened and
 exits non-zero when a run lost or doubled something or the check failed.
@@ -85,6 +86,10 @@ def intake_run(args, registry, zips):
     outcome = []
     sender = threading.Thread(target=send, args=(url, args.database, uid, all_batches, outcome, 120))
     sender.start()
+    # some batches committed, the next one in flight: then the kill
+    deadline = time.monotonic() + 120
+    while len(outcome) < args.kill_after_batches and sender.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(args.kill_after)
     os.killpg(server.pid, signal.SIGKILL)
     server.wait(10)
@@ -92,8 +97,8 @@ def intake_run(args, registry, zips):
     answered = [index for index, results, _error in outcome if results is not None]
     cut = [(index, error) for index, results, error in outcome if results is None]
     log(
-        f"killed -9 after {args.kill_after} s: {len(answered)} of {len(all_batches)} batches answered before, "
-        f"cut: {cut or 'none'}"
+        f"killed -9 {args.kill_after} s after batch {args.kill_after_batches} was answered: {len(answered)} of "
+        f"{len(all_batches)} batches answered before, cut: {cut or 'none'}"
     )
     with registry.cursor() as cr:
         cr.execute("SELECT count(*) FROM crm_lead WHERE service_intake_source = %s", (SOURCE,))
@@ -144,10 +149,14 @@ def escalation_run(args, registry):
         "registry = odoo.modules.registry.Registry(sys.argv[2])\n"
         "with registry.cursor() as cr:\n"
         "    env = api.Environment(cr, SUPERUSER_ID, {})\n"
-        "    print('escalation run:', env['service.offer']._cron_escalate(batch_size=int(sys.argv[3])), flush=True)\n"
+        "    print('started', flush=True)\n"
+        "    escalated, followed = env['service.offer']._cron_escalate(batch_size=int(sys.argv[3]))\n"
+        "    print(f'escalation run: {len(escalated)} escalated, {len(followed)} followed up', flush=True)\n"
     )
     command = [sys.executable, "-c", code, args.config, args.database, str(args.escalation_batch)]
-    runner = subprocess.Popen(command, start_new_session=True)
+    runner = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, text=True)
+    # the registry loaded and the run begun: then the kill, mid-run
+    runner.stdout.readline()
     time.sleep(args.kill_after)
     killed = runner.poll() is None
     if killed:
@@ -163,15 +172,21 @@ def escalation_run(args, registry):
         f"escalation run {'killed -9' if killed else 'ended before the kill'} after {args.kill_after} s: "
         f"{due - left} of {due} due offers handled, {left} left due"
     )
-    finished = subprocess.run(command, check=False, timeout=600)
+    # then two runs at once (two cron workers) to the end
+    runners = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _index in range(2)]
+    codes = []
+    for runner in runners:
+        output, _errors = runner.communicate(timeout=600)
+        codes.append(runner.returncode)
+        log(output.replace("started\n", "").strip())
     with registry.cursor() as cr:
         cr.execute(
             """SELECT count(*) FROM service_offer
                 WHERE state = 'offered' AND next_escalation_at <= now() at time zone 'UTC'"""
         )
         left = cr.fetchone()[0]
-    ok = finished.returncode == 0 and left == 0
-    log(f"second run: exit {finished.returncode}, {left} offers left due")
+    ok = codes == [0, 0] and left == 0
+    log(f"two runs at once after it: exit codes {codes}, {left} offers left due")
     log("escalation run: " + ("PASS" if ok else "FAIL"))
     return ok
 
@@ -185,9 +200,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("-d", "--database", required=True)
-    parser.add_argument("--batches", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--kill-after", type=float, default=3.0, help="seconds before the kill -9")
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=30)
+    parser.add_argument("--kill-after-batches", type=int, default=2, help="batches answered before the kill")
+    parser.add_argument("--kill-after", type=float, default=0.5, help="seconds into the next batch or the run")
     parser.add_argument("--technicians", type=int, default=20)
     parser.add_argument("--capacity", type=int, default=200)
     parser.add_argument("--port", type=int, default=8089)
