@@ -335,7 +335,11 @@ class ServicePortal(CustomerPortal):
         except ValidationError:
             return self._service_not_found()
         offer = request.env["service.offer"].browse(offer_id)
-        if not offer.sudo().exists():
+        try:
+            # who may act is checked again by the model; here first, so that someone
+            # else's offer answers 404 whatever the values sent, existing or not
+            offer._service_check_portal_access(access_token)
+        except (AccessError, MissingError):
             return self._service_not_found()
         try:
             kwargs = parse(offer.sudo()) if parse else {}

@@ -152,6 +152,11 @@ class TestPortalHostile(ServicePortalCase, HttpCase):
                 # a form gets the message back on its page
                 response = self._post(f"{base}/{action}", data, json_client=False)
                 self.assertEqual(response.status_code, 303)
+        # the same values on someone else's offer: 404, as for one that does not exist
+        for action, data in cases:
+            with self.subTest(action=action, data=data, offer="foreign"):
+                response = self._post(f"/my/service/offer/{self.foreign.id}/{action}", data)
+                self.assertEqual(response.status_code, 404, response.text[:300])
         self.assertEqual(self._snapshot(), before)
 
     def test_note_through_a_declined_offer_is_refused(self):
@@ -171,6 +176,9 @@ class TestPortalHostile(ServicePortalCase, HttpCase):
         path = f"/my/service/offer/{quote(offer_id, safe='')}/{action}"
         response = self._post(path, data, json_client=json_client)
         self._assert_clear(response, before, f"POST {path} {data!r}"[:300])
+        if offer_id != str(self.offer.id):
+            # someone else's offer, or none: 404 whatever the values, nothing to tell them apart
+            self.assertEqual(response.status_code, 404, f"POST {path} {data!r}"[:300])
         return response
 
     def _ids(self):
