@@ -155,13 +155,13 @@ class CrmLead(models.Model):
         may be another technician's.
         """
         if len(self) != 1:
-            raise UserError(self.env._("Answer one inquiry at a time: %(count)s were given.", count=len(self)))
+            raise UserError(self.env._("Answer one inquiry at a time; this call names %(count)s.", count=len(self)))
         offer_id = offer_id or self.env.context.get("service_offer_id")
         if not offer_id:
             raise UserError(
                 self.env._("Name the offer you answer (offer_id): %(lead)s may have moved on.", lead=self.display_name)
             )
-        if isinstance(offer_id, bool) or not isinstance(offer_id, int):
+        if isinstance(offer_id, bool) or not isinstance(offer_id, int) or not 0 < offer_id < 2**31:
             raise ValidationError(self.env._("An offer is named by its id, a number."))
         offer = self.env["service.offer"].browse(offer_id)
         if not offer.exists() or offer.lead_id != self:

@@ -152,13 +152,21 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         partners = self
-        if self._technician_profile_changes(vals):
+        changes = self._technician_profile_changes(vals)
+        if changes:
             self._check_technician_profile_access()
-            if not self.env.su and set(vals) <= TECHNICIAN_FIELDS and self.sudo().user_ids:
-                # base refuses changes to an internal user's contact to all but user
-                # administrators; the technician profile is the dispatcher's to keep
-                self.check_access("write")
-                partners = self.sudo()
+        if (
+            vals
+            and not self.env.su
+            and set(vals) <= TECHNICIAN_FIELDS
+            and (changes or self.env.user.has_group("crm_service_routing.group_service_dispatcher"))
+            and self.sudo().user_ids
+        ):
+            # base refuses changes to an internal user's contact to all but user
+            # administrators; the technician profile is the dispatcher's to keep,
+            # also when a form saves a field with the value it already has
+            self.check_access("write")
+            partners = self.sudo()
         result = super(ResPartner, partners).write(vals)
         if "is_technician" in vals:
             # record rules read who acts for a technician (res.users.service_technician_ids)

@@ -175,7 +175,7 @@ class ServiceOffer(models.Model):
             raise ValidationError(
                 self.env._("The %(what)s is too long: at most %(max)s characters.", what=what, max=limit)
             )
-        if any(ord(char) < 32 and char not in "\n\t\r" for char in text):
+        if any((ord(char) < 32 and char not in "\n\t\r") or 0x7F <= ord(char) <= 0x9F for char in text):
             raise ValidationError(self.env._("The %(what)s contains control characters.", what=what))
         return text
 
