@@ -12,9 +12,10 @@ class ServiceInquiryReport(models.Model):
 
     Everything is read from what the routing records: the offers (offered,
     answered, declined with a reason, withdrawn or expired, escalation steps),
-    the documented visits (follow-on order and amount) and the inquiry's own
-    fields. Built like ``sale.report``: ``_table_query`` from ``_select()``,
-    ``_from()``, ``_where()`` and ``_group_by()``, which another addon extends.
+    the documented visits (follow-on order and amount), both as summed up per
+    inquiry in ``service.inquiry.offer.stat``, and the inquiry's own fields.
+    Built like ``sale.report``: ``_table_query`` from ``_select()``, ``_from()``,
+    ``_where()`` and ``_group_by()``, which another addon extends.
     """
 
     _name = "service.inquiry.report"
@@ -111,39 +112,6 @@ class ServiceInquiryReport(models.Model):
     def _with(self):
         return """
             now_utc AS (SELECT (now() AT TIME ZONE 'UTC') AS now),
-            offers AS (
-                SELECT o.lead_id,
-                       COUNT(*) AS offer_count,
-                       COUNT(*) FILTER (WHERE o.state IN ('accepted', 'declined')) AS answered_count,
-                       COUNT(*) FILTER (WHERE o.state = 'accepted') AS accepted_count,
-                       COUNT(*) FILTER (WHERE o.state = 'declined') AS decline_count,
-                       COUNT(*) FILTER (WHERE o.state = 'declined' AND o.decline_reason = 'service_area')
-                           AS decline_area_count,
-                       COUNT(*) FILTER (WHERE o.state = 'declined' AND o.decline_reason = 'capacity')
-                           AS decline_capacity_count,
-                       COUNT(*) FILTER (WHERE o.state = 'declined' AND o.decline_reason = 'specialization')
-                           AS decline_specialization_count,
-                       COUNT(*) FILTER (WHERE o.state = 'declined' AND o.decline_reason = 'other')
-                           AS decline_other_count,
-                       COUNT(*) FILTER (WHERE o.state IN ('withdrawn', 'expired')) AS reassign_count,
-                       SUM(o.escalation_step) AS escalation_count,
-                       MIN(o.offered_at) AS first_offered_at,
-                       MIN(o.answer_deadline) AS first_deadline,
-                       MIN(o.responded_at) FILTER (WHERE o.state = 'accepted') AS accepted_at,
-                       MIN(o.responded_at) FILTER (WHERE o.state IN ('accepted', 'declined')) AS first_answer_at,
-                       MAX(o.technician_id) FILTER (WHERE o.state = 'accepted') AS accepted_technician_id,
-                       (MAX(ARRAY[o.id, o.technician_id]))[2] AS last_technician_id
-                  FROM service_offer o
-                 GROUP BY o.lead_id
-            ),
-            visits AS (
-                SELECT v.lead_id,
-                       MIN(v.create_date) AS first_visit_at,
-                       BOOL_OR(v.followon_order) AS followon_order,
-                       SUM(v.followon_amount) FILTER (WHERE v.followon_order) AS followon_amount
-                  FROM service_visit v
-                 GROUP BY v.lead_id
-            ),
             repeats AS (
                 SELECT r.service_unique_lead_id AS lead_id, COUNT(*) AS linked_count
                   FROM crm_lead r
@@ -181,7 +149,7 @@ class ServiceInquiryReport(models.Model):
             l.create_date AS date,
             o.first_offered_at AS first_offered_at,
             o.accepted_at AS accepted_at,
-            LEAST(o.first_answer_at, v.first_visit_at) AS first_activity_at,
+            LEAST(o.first_answer_at, o.first_visit_at) AS first_activity_at,
             due.closed_at AS closed_at,
             1 + COALESCE(r.linked_count, 0) AS inquiry_count,
             COALESCE(r.linked_count, 0) AS linked_count,
@@ -204,7 +172,7 @@ class ServiceInquiryReport(models.Model):
             EXTRACT(EPOCH FROM o.first_offered_at - l.create_date) / 3600.0 AS hours_to_first_offer,
             EXTRACT(EPOCH FROM o.accepted_at - l.create_date) / 3600.0 AS hours_to_accept,
             EXTRACT(EPOCH FROM o.accepted_at - l.create_date) / 3600.0 AS hours_to_accept_median,
-            EXTRACT(EPOCH FROM LEAST(o.first_answer_at, v.first_visit_at) - l.create_date) / 3600.0
+            EXTRACT(EPOCH FROM LEAST(o.first_answer_at, o.first_visit_at) - l.create_date) / 3600.0
                 AS hours_to_first_activity,
             facts.within_sla AS within_sla_rate,
             CASE WHEN o.answered_count > 0 THEN 100.0 * o.accepted_count / o.answered_count END AS acceptance_rate,
@@ -216,8 +184,7 @@ class ServiceInquiryReport(models.Model):
         return f"""
             crm_lead l
             CROSS JOIN now_utc n
-            LEFT JOIN offers o ON o.lead_id = l.id
-            LEFT JOIN visits v ON v.lead_id = l.id
+            LEFT JOIN service_inquiry_offer_stat o ON o.lead_id = l.id
             LEFT JOIN repeats r ON r.lead_id = l.id
             LEFT JOIN res_company company ON company.id = l.company_id
             LEFT JOIN crm_stage stage ON stage.id = l.stage_id
@@ -237,8 +204,8 @@ class ServiceInquiryReport(models.Model):
                             WHEN due.deadline <= COALESCE(due.closed_at, n.now) THEN 0.0
                        END AS within_sla,
                        due.won,
-                       COALESCE(v.followon_order, FALSE) OR due.won AS converted,
-                       CASE WHEN COALESCE(v.followon_amount, 0) > 0 THEN v.followon_amount
+                       COALESCE(o.followon_order, FALSE) OR due.won AS converted,
+                       CASE WHEN COALESCE(o.followon_amount, 0) > 0 THEN o.followon_amount
                             WHEN due.won THEN COALESCE(l.expected_revenue, 0)
                             ELSE 0 END AS order_amount
             ) facts"""

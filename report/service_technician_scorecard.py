@@ -53,102 +53,110 @@ class ServiceTechnicianScorecard(models.Model):
     average_order = fields.Monetary(readonly=True, aggregator="avg")
     avg_response_hours = fields.Float("Hours to Respond", readonly=True, aggregator="avg")
     median_hours_to_accept = fields.Float(
-        "Hours to Accept (Median)", readonly=True, aggregator="max", help="Of its accepted offers."
+        "Hours to Accept (Median)", readonly=True, aggregator=False, help="Of its accepted offers."
     )
+
+    def init(self):
+        # the scorecard reads the offers of its window from this index alone
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS service_offer_scorecard_idx ON service_offer (offered_at)
+                   INCLUDE (technician_id, company_id, state, responded_at, answer_deadline, service_level_id,
+                            escalation_step, response_hours, lead_id)"""
+        )
 
     # ------------------------------------------------------------
     # QUERY
     # ------------------------------------------------------------
 
     def _with(self):
-        return f"""
-            now_utc AS (SELECT (now() AT TIME ZONE 'UTC') AS now),
-            offers AS (
-                SELECT o.id, o.technician_id, o.state, o.responded_at, o.response_hours, o.escalation_step,
-                       o.lead_id, COALESCE(o.company_id, l.company_id) AS company_id,
-                       COALESCE(o.answer_deadline, o.offered_at + level.response_hours * INTERVAL '1 hour')
-                           AS deadline,
-                       COALESCE(stage.is_won, FALSE) AND l.active AS won,
-                       l.expected_revenue
-                  FROM service_offer o
-                  JOIN now_utc n ON o.offered_at >= n.now - INTERVAL '{SCORECARD_DAYS} days'
-                  JOIN crm_lead l ON l.id = o.lead_id
-                  LEFT JOIN crm_stage stage ON stage.id = l.stage_id
-                  LEFT JOIN service_level level ON level.id = COALESCE(o.service_level_id, l.service_level_id)
-                 WHERE l.service_unique_lead_id IS NULL
-            ),
-            visits AS (
-                SELECT v.lead_id,
-                       BOOL_OR(v.followon_order) AS followon_order,
-                       SUM(v.followon_amount) FILTER (WHERE v.followon_order) AS followon_amount
-                  FROM service_visit v
-                  JOIN offers o ON o.lead_id = v.lead_id AND o.state = 'accepted'
-                 GROUP BY v.lead_id
-            )"""
+        return ""
 
     def _select(self):
+        """Counts per technician and company; the rates are made of them in ``_query()``."""
         answered = "o.state IN ('accepted', 'declined')"
-        converted = "o.state = 'accepted' AND (COALESCE(v.followon_order, FALSE) OR o.won)"
-        amount = """CASE WHEN COALESCE(v.followon_amount, 0) > 0 THEN v.followon_amount
-                         WHEN o.won THEN COALESCE(o.expected_revenue, 0) ELSE 0 END"""
+        deadline = """COALESCE(o.answer_deadline, o.offered_at
+                          + (SELECT level.response_hours FROM service_level level
+                              WHERE level.id = o.service_level_id) * INTERVAL '1 hour')"""
         return f"""
             MIN(o.id) AS id,
             o.technician_id AS technician_id,
-            tech.commercial_partner_id AS technician_company_id,
             o.company_id AS company_id,
-            company.currency_id AS currency_id,
             COUNT(*) AS offer_count,
             COUNT(*) FILTER (WHERE {answered}) AS answered_count,
             COUNT(*) FILTER (WHERE o.state = 'accepted') AS accepted_count,
             COUNT(*) FILTER (WHERE o.state = 'declined') AS declined_count,
             COUNT(*) FILTER (WHERE o.state = 'expired') AS expired_count,
-            COUNT(*) FILTER (WHERE {answered} AND o.responded_at <= o.deadline) AS within_sla_count,
-            COUNT(*) FILTER (WHERE {answered} OR o.deadline <= LEAST(COALESCE(o.responded_at, n.now), n.now))
+            COUNT(*) FILTER (WHERE {answered} AND o.responded_at <= {deadline}) AS within_sla_count,
+            COUNT(*) FILTER (WHERE {answered} OR {deadline} <= LEAST(COALESCE(o.responded_at, n.now), n.now))
                 AS sla_due_count,
-            COUNT(*) FILTER (WHERE {converted}) AS converted_count,
             COUNT(*) FILTER (WHERE o.escalation_step > 0) AS escalation_count,
-            COALESCE(SUM({amount}) FILTER (WHERE {converted}), 0) AS order_amount,
             COALESCE(SUM(o.response_hours) FILTER (WHERE {answered}), 0) AS response_hours_sum,
-            100.0 * COUNT(*) FILTER (WHERE {answered} AND o.responded_at <= o.deadline)
-                / NULLIF(COUNT(*) FILTER (WHERE {answered}
-                                            OR o.deadline <= LEAST(COALESCE(o.responded_at, n.now), n.now)), 0)
-                AS within_sla_rate,
-            100.0 * COUNT(*) FILTER (WHERE o.state = 'accepted') / NULLIF(COUNT(*) FILTER (WHERE {answered}), 0)
-                AS acceptance_rate,
-            100.0 * COUNT(*) FILTER (WHERE {converted}) / NULLIF(COUNT(*) FILTER (WHERE o.state = 'accepted'), 0)
-                AS conversion_rate,
-            SUM({amount}) FILTER (WHERE {converted}) / NULLIF(COUNT(*) FILTER (WHERE {converted}), 0)
-                AS average_order,
-            SUM(o.response_hours) FILTER (WHERE {answered}) / NULLIF(COUNT(*) FILTER (WHERE {answered}), 0)
-                AS avg_response_hours,
             PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY o.response_hours) FILTER (WHERE o.state = 'accepted')
                 AS median_hours_to_accept"""
 
     def _from(self):
         return """
-            offers o
-            CROSS JOIN now_utc n
-            LEFT JOIN visits v ON v.lead_id = o.lead_id AND o.state = 'accepted'
-            JOIN res_partner tech ON tech.id = o.technician_id
-            LEFT JOIN res_company company ON company.id = o.company_id"""
+            service_offer o
+            CROSS JOIN (SELECT (now() AT TIME ZONE 'UTC') AS now) n"""
 
     def _where(self):
-        return "TRUE"
+        # offers of a linked repeat do not count: a unique inquiry counts once
+        return f"""
+            o.offered_at >= (now() AT TIME ZONE 'UTC') - INTERVAL '{SCORECARD_DAYS} days'
+            AND NOT EXISTS (SELECT 1 FROM crm_lead repeat
+                             WHERE repeat.id = o.lead_id AND repeat.service_unique_lead_id IS NOT NULL)"""
 
     def _group_by(self):
         return """
             o.technician_id,
-            tech.commercial_partner_id,
-            o.company_id,
-            company.currency_id"""
+            o.company_id"""
+
+    def _conversion_query(self):
+        """What the inquiries each technician accepted in the window brought: converted ones (a follow-on
+        order, or won) and their amount (the follow-on orders, or for a won one without any its expected
+        revenue), per technician and company."""
+        return f"""
+            SELECT o.technician_id, o.company_id,
+                   COUNT(*) AS converted_count,
+                   SUM(lead.amount) AS order_amount
+              FROM service_offer o
+             CROSS JOIN LATERAL (
+                    SELECT CASE WHEN COALESCE(stat.followon_amount, 0) > 0 THEN stat.followon_amount
+                                WHEN stage.is_won AND lead.active THEN COALESCE(lead.expected_revenue, 0)
+                                ELSE 0 END AS amount
+                      FROM crm_lead lead
+                      LEFT JOIN crm_stage stage ON stage.id = lead.stage_id
+                      LEFT JOIN service_inquiry_offer_stat stat ON stat.lead_id = lead.id
+                     WHERE lead.id = o.lead_id
+                       AND lead.service_unique_lead_id IS NULL
+                       AND (COALESCE(stat.followon_order, FALSE) OR (stage.is_won AND lead.active))
+                    OFFSET 0) lead
+             WHERE o.state = 'accepted'
+               AND o.offered_at >= (now() AT TIME ZONE 'UTC') - INTERVAL '{SCORECARD_DAYS} days'
+             GROUP BY o.technician_id, o.company_id"""
 
     def _query(self):
+        with_ = self._with()
         return f"""
-            WITH {self._with()}
-            SELECT {self._select()}
-              FROM {self._from()}
-             WHERE {self._where()}
-             GROUP BY {self._group_by()}
+            {f"WITH {with_}" if with_ else ""}
+            SELECT card.*,
+                   tech.commercial_partner_id AS technician_company_id,
+                   company.currency_id AS currency_id,
+                   COALESCE(conv.converted_count, 0) AS converted_count,
+                   COALESCE(conv.order_amount, 0) AS order_amount,
+                   100.0 * card.within_sla_count / NULLIF(card.sla_due_count, 0) AS within_sla_rate,
+                   100.0 * card.accepted_count / NULLIF(card.answered_count, 0) AS acceptance_rate,
+                   100.0 * COALESCE(conv.converted_count, 0) / NULLIF(card.accepted_count, 0) AS conversion_rate,
+                   conv.order_amount / NULLIF(conv.converted_count, 0) AS average_order,
+                   card.response_hours_sum / NULLIF(card.answered_count, 0) AS avg_response_hours
+              FROM (SELECT {self._select()}
+                      FROM {self._from()}
+                     WHERE {self._where()}
+                     GROUP BY {self._group_by()}) card
+              JOIN res_partner tech ON tech.id = card.technician_id
+              LEFT JOIN res_company company ON company.id = card.company_id
+              LEFT JOIN ({self._conversion_query()}) conv
+                     ON conv.technician_id = card.technician_id AND conv.company_id IS NOT DISTINCT FROM card.company_id
         """
 
     @property

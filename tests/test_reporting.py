@@ -471,16 +471,51 @@ class TestReporting(ServiceRoutingCase):
     def test_read_group_for_bi(self):
         """What the README's XML-RPC example reads: acceptance rate and median time to acceptance per region."""
         Report = self.env["service.inquiry.report"].with_user(self.user_dispatcher)
+        # the call of the README, as it comes over XML-RPC
         groups = Report.read_group(
-            [], ["acceptance_rate:avg", "hours_to_accept_median:avg"], ["zip_prefix"], orderby="zip_prefix"
+            [("date", ">=", "2026-01-01")],
+            ["acceptance_rate:avg", "hours_to_accept_median:avg", "inquiry_count:sum"],
+            ["zip_prefix"],
+            orderby="acceptance_rate asc",
+            lazy=False,
         )
         self.assertEqual(
-            [(g["zip_prefix"], round(g["acceptance_rate"], 2), g["hours_to_accept_median"]) for g in groups],
-            [("80", 66.67, 4.0), ("81", 100.0, 7.0), ("85", 0.0, False)],
+            [
+                (g["zip_prefix"], g["__count"], g["inquiry_count"], round(g["acceptance_rate"], 2))
+                + (g["hours_to_accept_median"],)
+                for g in groups
+            ],
+            [("85", 1, 1, 0.0, False), ("80", 3, 5, 66.67, 4.0), ("81", 1, 1, 100.0, 7.0)],
         )
         # sorted by a rate: the ratio of the group, not an average of rows
         worst = Report.read_group([], ["acceptance_rate"], ["technician_id"], orderby="acceptance_rate asc")
         self.assertEqual(worst[0]["technician_id"][0], self.tech_carla.id)
+
+    def test_facts_follow_the_routing(self):
+        """The per-inquiry facts the analysis reads follow every answer, whoever writes it."""
+        lead = self._create_inquiry(zip="81675")
+        first = lead.technician_id
+        lead.action_service_decline("capacity", offer_id=lead.service_offer_id.id)
+        second = lead.service_offer_id
+        second.action_accept()
+        self.env["service.visit"].create(
+            {
+                "lead_id": lead.id,
+                "technician_id": second.technician_id.id,
+                "work_done": "Serviced",
+                "followon_order": True,
+                "followon_amount": 450,
+            }
+        )
+        self.env.flush_all()
+        row = self.env["service.inquiry.report"].search([("lead_id", "=", lead.id)])
+        self.assertEqual(
+            (row.offer_count, row.answered_count, row.decline_capacity_count, row.accepted_count),
+            (2, 2, 1, 1),
+        )
+        self.assertEqual((row.technician_id, row.converted, row.order_amount), (second.technician_id, True, 450))
+        self.assertNotEqual(row.technician_id, first)
+        self.assertEqual(row.accepted_at, second.responded_at)
 
     # ------------------------------------------------------------
     # technician scorecard
