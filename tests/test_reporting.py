@@ -623,3 +623,25 @@ class TestReporting(ServiceRoutingCase):
             self.env["crm.lead"].submit_service_request(
                 {"service_occasion": "repair", "zip": "80331", "email": "x@example.org", "utm_medium": 999999999}
             )
+
+    def test_german(self):
+        """The reports, their menu and the settings in German, as Odoo loads i18n/ (the .pot and de.po)."""
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.env["ir.module.module"]._load_module_terms(["crm_service_routing"], ["de_DE"], overwrite=True)
+        env = self.env(context=dict(self.env.context, lang="de_DE"))
+
+        def label(model, fname):
+            return env[model]._fields[fname]._description_string(env)
+
+        self.assertEqual(label("service.inquiry.report", "acceptance_rate"), "Annahmequote (%)")
+        self.assertEqual(label("service.inquiry.report", "technician_id"), "Techniker")
+        self.assertEqual(label("service.inquiry.report", "hours_to_accept_median"), "Stunden bis zur Annahme (Median)")
+        self.assertEqual(label("service.technician.scorecard", "within_sla_rate"), "Innerhalb des SLA (%)")
+        self.assertEqual(label("res.config.settings", "service_unique_window_days"), "Wiederholungsfenster (Tage)")
+        self.assertEqual(label("crm.lead", "service_unique_lead_id"), "Eindeutige Anfrage")
+        menu = env.ref("crm_service_routing.menu_service_technician_scorecard")
+        self.assertEqual(menu.name, "Techniker-Scorecard")
+        with self.assertRaisesMessage(ValidationError, "Unbekannte utm_campaign-ID 999999999"):
+            env["crm.lead"].submit_service_request(
+                {"service_occasion": "repair", "zip": "80331", "email": "x@example.org", "utm_campaign": 999999999}
+            )
