@@ -31,3 +31,4 @@ from . import service_offer_notify
 from . import crm_lead_escalation
 from . import service_visit
 from . import crm_lead_portal
+from . import crm_lead_uniqueness

@@ -46,6 +46,15 @@ INTAKE_KEYS = {
     "contract": "contract_ref",
     "service_level": None,
     "preferred_appointment": "preferred_appointment",
+    "utm_source": None,
+    "utm_medium": None,
+    "utm_campaign": None,
+}
+# Marketing channel keys: a name (created when unknown, as utm does) or an id, and the field each fills.
+INTAKE_UTM_KEYS = {
+    "utm_source": ("source_id", "utm.source"),
+    "utm_medium": ("medium_id", "utm.medium"),
+    "utm_campaign": ("campaign_id", "utm.campaign"),
 }
 # The longest text each key takes (after trimming): beyond it, a ValidationError.
 INTAKE_MAX_LENGTHS = {
@@ -68,6 +77,9 @@ INTAKE_MAX_LENGTHS = {
     "contract": 64,
     "service_level": 64,
     "preferred_appointment": 64,
+    "utm_source": 100,
+    "utm_medium": 100,
+    "utm_campaign": 100,
 }
 # Keys whose text may span lines: line breaks and tabs are allowed there.
 INTAKE_MULTILINE_KEYS = {"description"}
@@ -209,6 +221,9 @@ class CrmLead(models.Model):
         cleaned = {}
         for key, value in values.items():
             if value is None or value is False:
+                continue
+            if key in INTAKE_UTM_KEYS and isinstance(value, int) and not isinstance(value, bool):
+                cleaned[key] = value
                 continue
             if not isinstance(value, str):
                 raise ValidationError(self.env._("The field %(field)s must be text.", field=key))
@@ -403,8 +418,26 @@ class CrmLead(models.Model):
                 vals["preferred_appointment"], "preferred_appointment"
             )
             self._service_check_appointments(vals)
+        vals.update(self._service_intake_utm(values))
         if not vals.get("name"):
             vals["name"] = self._service_default_name(vals, country)
+        return vals
+
+    @api.model
+    def _service_intake_utm(self, values):
+        """Source, medium and campaign named by id or by name; an unknown name is created, as utm does."""
+        vals = {}
+        for key, (fname, model) in INTAKE_UTM_KEYS.items():
+            value = values.get(key)
+            if isinstance(value, int):
+                record = self.env[model].browse(value).exists()
+                if not record:
+                    raise ValidationError(self.env._("Unknown %(field)s id %(id)s.", field=key, id=value))
+            elif value:
+                record = self.env["utm.mixin"]._find_or_create_record(model, value)
+            else:
+                continue
+            vals[fname] = record.id
         return vals
 
     @api.model

@@ -21,6 +21,7 @@ from . import test_portal_pwa
 from . import test_portal_shared_phone
 from . import test_portal_tour
 from . import test_postal_data
+from . import test_reporting
 from . import test_routing_concurrency
 from . import test_routing_flow
 from . import test_routing_integrity
