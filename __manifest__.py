@@ -45,6 +45,7 @@
         "wizard/crm_lead_reroute_views.xml",
         "wizard/crm_merge_opportunity_views.xml",
         "views/service_dashboard_views.xml",
+        "report/service_inquiry_report_views.xml",
         "views/crm_service_routing_menus.xml",
         "views/service_escalation_views.xml",
         "views/service_visit_views.xml",

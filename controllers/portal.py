@@ -11,6 +11,21 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+from ..models.service_input import (
+    parse_amount,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_id,
+    parse_selection,
+    parse_text,
+)
+from ..models.service_offer import DECLINE_NOTE_MAX
+from ..models.service_offer_portal import NOTE_MAX
+from ..models.service_visit import WORK_DONE_MAX
+
+# the header that tells the service worker whose page it is
+SERVICE_CACHE_KEY_HEADER = "X-Service-Cache-Key"
 # what a technician's list shows of the work it has finished
 DONE_DAYS = 30
 DONE_LIMIT = 10
@@ -85,12 +100,12 @@ class ServicePortal(CustomerPortal):
             done_offers=done.sudo(),
             technician=technicians.sudo()[:1],
         )
-        return request.render("crm_service_routing.portal_service_list", values)
+        return self._service_render("crm_service_routing.portal_service_list", values)
 
-    @http.route("/my/service/offer/<int:offer_id>", type="http", auth="public", website=True)
+    @http.route("/my/service/offer/<string:offer_id>", type="http", auth="public", website=True)
     def service_portal_offer(self, offer_id, access_token=None, **kw):
         try:
-            offer = self._service_offer_or_404(offer_id, access_token)
+            offer = self._service_offer_or_404(self._service_id_or_404(offer_id), access_token)
         except NotFound:
             # an old link (answered, passed on, withdrawn) or another's offer: say so, in the app's words
             response = request.render("crm_service_routing.portal_service_link_gone", {"page_name": "service_gone"})
@@ -113,13 +128,18 @@ class ServicePortal(CustomerPortal):
             .sudo()
             .search([("company_id", "in", [lead.company_id.id, False])]),
         )
-        return request.render("crm_service_routing.portal_service_offer", values)
+        return self._service_render("crm_service_routing.portal_service_offer", values)
 
     # ------------------------------------------------------------
     # ACTIONS (POST, CSRF-protected)
+    # Each parses its fields with the shared parsers first (a bad value: 400,
+    # nothing done), then calls one model method (a refusal: 409; not the
+    # caller's offer, or no such offer: 404).
     # ------------------------------------------------------------
 
-    @http.route("/my/service/offer/<int:offer_id>/accept", type="http", auth="public", website=True, methods=["POST"])
+    @http.route(
+        "/my/service/offer/<string:offer_id>/accept", type="http", auth="public", website=True, methods=["POST"]
+    )
     def service_portal_accept(self, offer_id, access_token=None, **kw):
         return self._service_act(
             offer_id,
@@ -128,77 +148,126 @@ class ServicePortal(CustomerPortal):
             success=request.env._("Accepted. Call the customer to agree an appointment."),
         )
 
-    @http.route("/my/service/offer/<int:offer_id>/decline", type="http", auth="public", website=True, methods=["POST"])
+    @http.route(
+        "/my/service/offer/<string:offer_id>/decline", type="http", auth="public", website=True, methods=["POST"]
+    )
     def service_portal_decline(self, offer_id, access_token=None, reason=None, note=None, **kw):
+        def parse(offer):
+            return {
+                "reason": parse_selection(
+                    request.env,
+                    reason,
+                    offer._fields["decline_reason"]._description_selection(request.env),
+                    request.env._("decline reason"),
+                ),
+                "note": parse_text(request.env, note, DECLINE_NOTE_MAX, request.env._("decline note"), True),
+            }
+
         return self._service_act(
             offer_id,
             access_token,
-            lambda offer: offer._service_portal_decline(reason, note, access_token=access_token),
+            lambda offer, reason, note: offer._service_portal_decline(reason, note, access_token=access_token),
             success=request.env._("Declined. The inquiry goes to the next technician."),
             to_list=True,
+            parse=parse,
         )
 
     @http.route(
-        "/my/service/offer/<int:offer_id>/appointment", type="http", auth="public", website=True, methods=["POST"]
+        "/my/service/offer/<string:offer_id>/appointment", type="http", auth="public", website=True, methods=["POST"]
     )
     def service_portal_appointment(self, offer_id, access_token=None, agreed_appointment=None, **kw):
-        def act(offer):
-            when = self._service_parse_datetime(agreed_appointment, self._service_tz(offer.sudo()))
+        def parse(offer):
+            when = parse_datetime(
+                request.env, agreed_appointment, self._service_tz(offer), request.env._("agreed appointment")
+            )
             if not when:
                 raise ValidationError(request.env._("Give the appointment as a date and a time."))
-            return offer._service_portal_set_appointment(when, access_token=access_token)
+            return {"when": when}
 
-        return self._service_act(offer_id, access_token, act, success=request.env._("Appointment saved."))
-
-    @http.route("/my/service/offer/<int:offer_id>/note", type="http", auth="public", website=True, methods=["POST"])
-    def service_portal_note(self, offer_id, access_token=None, note=None, **kw):
         return self._service_act(
             offer_id,
             access_token,
-            lambda offer: offer._service_portal_post_note(note, access_token=access_token),
-            success=request.env._("Note sent to the back office."),
+            lambda offer, when: offer._service_portal_set_appointment(when, access_token=access_token),
+            success=request.env._("Appointment saved."),
+            parse=parse,
         )
 
-    @http.route("/my/service/offer/<int:offer_id>/visit", type="http", auth="public", website=True, methods=["POST"])
-    def service_portal_visit(self, offer_id, access_token=None, **post):
-        def act(offer):
-            values = {
-                "visit_date": self._service_parse_date(post.get("visit_date"), request.env._("visit date")),
-                "work_done": post.get("work_done"),
-                "next_maintenance_date": self._service_parse_date(
-                    post.get("next_maintenance_date"), request.env._("next maintenance")
-                ),
-                "followon_order": post.get("followon_order") in ("1", "on", "true"),
-                "followon_amount": self._service_parse_amount(post.get("followon_amount")),
-            }
-            return offer._service_portal_document_visit(values, access_token=access_token)
-
-        return self._service_act(offer_id, access_token, act, success=request.env._("Visit documented."))
-
-    @http.route("/my/service/offer/<int:offer_id>/followon", type="http", auth="user", website=True, methods=["POST"])
-    def service_portal_followon(self, offer_id, **post):
-        def act(offer):
-            type_id = post.get("equipment_type_id") or ""
-            values = {
-                "name": post.get("name"),
-                "service_occasion": post.get("service_occasion"),
-                "equipment_type_id": int(type_id) if type_id.isdigit() else False,
-                "description": post.get("description"),
-                "preferred_appointment": self._service_parse_datetime(
-                    post.get("preferred_appointment"), self._service_tz(offer.sudo())
-                ),
-            }
-            return offer._service_portal_create_followon(values)
+    @http.route("/my/service/offer/<string:offer_id>/note", type="http", auth="public", website=True, methods=["POST"])
+    def service_portal_note(self, offer_id, access_token=None, note=None, **kw):
+        def parse(offer):
+            return {"text": parse_text(request.env, note, NOTE_MAX, request.env._("note"), True)}
 
         return self._service_act(
-            offer_id, None, act, success=request.env._("Follow-on inquiry created; it is routed like any other.")
+            offer_id,
+            access_token,
+            lambda offer, text: offer._service_portal_post_note(text, access_token=access_token),
+            success=request.env._("Note sent to the back office."),
+            parse=parse,
+        )
+
+    @http.route("/my/service/offer/<string:offer_id>/visit", type="http", auth="public", website=True, methods=["POST"])
+    def service_portal_visit(self, offer_id, access_token=None, **post):
+        def parse(offer):
+            env = request.env
+            return {
+                "values": {
+                    "visit_date": parse_date(env, post.get("visit_date"), env._("visit date")),
+                    "work_done": parse_text(env, post.get("work_done"), WORK_DONE_MAX, env._("work done"), True),
+                    "next_maintenance_date": parse_date(
+                        env, post.get("next_maintenance_date"), env._("next maintenance")
+                    ),
+                    "followon_order": parse_bool(env, post.get("followon_order"), env._("follow-on order")),
+                    "followon_amount": parse_amount(env, post.get("followon_amount"), env._("order amount")),
+                }
+            }
+
+        return self._service_act(
+            offer_id,
+            access_token,
+            lambda offer, values: offer._service_portal_document_visit(values, access_token=access_token),
+            success=request.env._("Visit documented."),
+            parse=parse,
+        )
+
+    @http.route(
+        "/my/service/offer/<string:offer_id>/followon", type="http", auth="user", website=True, methods=["POST"]
+    )
+    def service_portal_followon(self, offer_id, **post):
+        def parse(offer):
+            env = request.env
+            type_id = post.get("equipment_type_id")
+            return {
+                "values": {
+                    "name": parse_text(env, post.get("name"), 200, env._("title")),
+                    "service_occasion": parse_selection(
+                        env,
+                        post.get("service_occasion"),
+                        env["crm.lead"]._fields["service_occasion"]._description_selection(env),
+                        env._("occasion"),
+                    ),
+                    "equipment_type_id": parse_id(env, type_id, env._("equipment type")) if type_id else False,
+                    "description": parse_text(env, post.get("description"), NOTE_MAX, env._("description"), True),
+                    "preferred_appointment": parse_datetime(
+                        env, post.get("preferred_appointment"), self._service_tz(offer), env._("preferred appointment")
+                    ),
+                }
+            }
+
+        return self._service_act(
+            offer_id,
+            None,
+            lambda offer, values: offer._service_portal_create_followon(values),
+            success=request.env._("Follow-on inquiry created; it is routed like any other."),
+            parse=parse,
         )
 
     @http.route("/my/service/availability", type="http", auth="user", website=True, methods=["POST"])
     def service_portal_availability(self, paused=None, away_until=None, **kw):
         try:
-            away = self._service_parse_date(away_until, request.env._("away until"))
-            request.env.user._service_portal_set_availability(paused in ("1", "on", "true"), away)
+            away = parse_date(request.env, away_until, request.env._("away until"))
+            request.env.user._service_portal_set_availability(
+                parse_bool(request.env, paused, request.env._("paused")), away
+            )
         except AccessError as error:
             raise NotFound() from error
         except (UserError, ValidationError) as error:
@@ -211,15 +280,39 @@ class ServicePortal(CustomerPortal):
     # HELPERS
     # ------------------------------------------------------------
 
+    @staticmethod
+    def _service_cache_key():
+        """Whose page this is, for the app's offline copies: "<user id>-<company id>"."""
+        return f"{request.env.uid}-{request.env.company.id}"
+
+    def _service_render(self, template, values):
+        """Render a technician page, marked with whose it is (the service worker keeps copies per key)."""
+        response = request.render(template, values)
+        response.headers[SERVICE_CACHE_KEY_HEADER] = values["service_cache_key"]
+        return response
+
     def _service_values(self, **values):
         result = self._prepare_portal_layout_values()
         result.update(values)
         result.update(
             service_pwa=True,
+            service_cache_key=self._service_cache_key(),
             service_error=request.session.pop("service_portal_error", None),
             service_success=request.session.pop("service_portal_success", None),
         )
         return result
+
+    @staticmethod
+    def _service_wants_json():
+        return "application/json" in (request.httprequest.headers.get("Accept") or "")
+
+    @staticmethod
+    def _service_id_or_404(offer_id):
+        """The offer id of the URL as a number, or a 404: 0, -1, "²" or "1e3" name no offer."""
+        try:
+            return parse_id(request.env, offer_id, request.env._("offer"))
+        except ValidationError as error:
+            raise NotFound() from error
 
     def _service_offer_or_404(self, offer_id, access_token):
         """The offer (sudo) if the caller may see it; a 404 for everyone else, existing or not."""
@@ -228,31 +321,55 @@ class ServicePortal(CustomerPortal):
         except (AccessError, MissingError) as error:
             raise NotFound() from error
 
-    def _service_act(self, offer_id, access_token, act, success, to_list=False):
-        """Run ``act(offer)``; answer JSON to a JSON client, else redirect with a message."""
+    def _service_not_found(self):
+        message = request.env._("This offer is not yours, or its link is no longer valid.")
+        if self._service_wants_json():
+            return request.make_json_response({"ok": False, "error": message}, status=404)
+        raise NotFound(message)
+
+    def _service_act(self, offer_id, access_token, act, success, to_list=False, parse=None):
+        """Parse the request (``parse(offer) -> kwargs``), then run ``act(offer, **kwargs)``.
+
+        A JSON client gets ``{"ok": true, "state": ...}``, or a 400 (a value
+        that does not parse), 404 (no offer of the caller's) or 409 (refused)
+        with ``{"ok": false, "error": ...}``; a form gets a redirect with the
+        message. Nothing is written unless ``act`` succeeds.
+        """
+        wants_json = self._service_wants_json()
+        try:
+            offer_id = parse_id(request.env, offer_id, request.env._("offer"))
+        except ValidationError:
+            return self._service_not_found()
         offer = request.env["service.offer"].browse(offer_id)
-        wants_json = "application/json" in (request.httprequest.headers.get("Accept") or "")
+        try:
+            # who may act is checked again by the model; here first, so that someone
+            # else's offer answers 404 whatever the values sent, existing or not
+            offer._service_check_portal_access(access_token)
+        except (AccessError, MissingError):
+            return self._service_not_found()
+        try:
+            kwargs = parse(offer.sudo()) if parse else {}
+        except ValidationError as error:
+            return self._service_refuse(error, offer_id, access_token, status=400)
         try:
             with request.env.cr.savepoint():
-                act(offer)
+                act(offer, **kwargs)
         except (AccessError, MissingError):
-            if wants_json:
-                return request.make_json_response(
-                    {"ok": False, "error": request.env._("This offer is not yours, or its link is no longer valid.")},
-                    status=404,
-                )
-            raise NotFound() from None
+            return self._service_not_found()
         except (UserError, ValidationError) as error:
-            message = error.args[0] if error.args else str(error)
-            if wants_json:
-                return request.make_json_response({"ok": False, "error": message}, status=409)
-            request.session["service_portal_error"] = message
-            return request.redirect(self._service_offer_url(offer_id, access_token))
+            return self._service_refuse(error, offer_id, access_token, status=409)
         if wants_json:
             return request.make_json_response({"ok": True, "state": offer.sudo().state})
         request.session["service_portal_success"] = success
         if to_list and not request.env.user._is_public():
             return request.redirect("/my/service")
+        return request.redirect(self._service_offer_url(offer_id, access_token))
+
+    def _service_refuse(self, error, offer_id, access_token, status):
+        message = error.args[0] if error.args else str(error)
+        if self._service_wants_json():
+            return request.make_json_response({"ok": False, "error": message}, status=status)
+        request.session["service_portal_error"] = message
         return request.redirect(self._service_offer_url(offer_id, access_token))
 
     @staticmethod
@@ -268,32 +385,3 @@ class ServicePortal(CustomerPortal):
             or offer.company_id.partner_id.tz
             or "UTC"
         )
-
-    @staticmethod
-    def _service_parse_datetime(value, tz):
-        """A naive UTC datetime from an <input type="datetime-local"> in ``tz``, or False."""
-        if not value:
-            return False
-        try:
-            local = datetime.datetime.strptime(value.strip()[:16], "%Y-%m-%dT%H:%M")
-        except (ValueError, AttributeError) as error:
-            raise ValidationError(request.env._("Give the date and time as shown by the date picker.")) from error
-        return pytz.timezone(tz).localize(local).astimezone(pytz.utc).replace(tzinfo=None)
-
-    @staticmethod
-    def _service_parse_date(value, what):
-        if not value:
-            return False
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except (ValueError, AttributeError) as error:
-            raise ValidationError(request.env._("The %(what)s is not a date.", what=what)) from error
-
-    @staticmethod
-    def _service_parse_amount(value):
-        if not value:
-            return 0.0
-        try:
-            return float(value.replace(",", "."))
-        except (ValueError, AttributeError) as error:
-            raise ValidationError(request.env._("The order amount must be a number, such as 250.00.")) from error

@@ -65,12 +65,6 @@ def range_keys(zip_from, zip_to):
     return low, high + RANGE_END_SENTINEL
 
 
-def range_contains(zip_from, zip_to, code):
-    low, high = range_keys(zip_from, zip_to)
-    code = normalize_postal_code(code)
-    return low <= code <= high
-
-
 def haversine_km(lat1, lon1, lat2, lon2):
     """Great-circle distance in kilometres between two points in degrees."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

@@ -25,6 +25,7 @@ RULE_PAUSED = "paused"
 RULE_AWAY = "away"
 RULE_CAPACITY = "capacity"
 RULE_DECLINED = "declined"
+RULE_EXCLUDED = "excluded"
 RULES = (
     RULE_COMPANY,
     RULE_INACTIVE,
@@ -35,6 +36,7 @@ RULES = (
     RULE_AWAY,
     RULE_CAPACITY,
     RULE_DECLINED,
+    RULE_EXCLUDED,
 )
 
 STRATEGY_ROTATION = "rotation"
@@ -82,6 +84,8 @@ class Inquiry:
     existing_customer: bool = False
     contract_technician_id: int | None = None
     declined_technician_ids: frozenset = frozenset()
+    # passed over on purpose: Route Again does not offer the job to its current technician
+    excluded_technician_ids: frozenset = frozenset()
     safety_critical: bool = False
     large_account: bool = False
     postal_code_known: bool = True
@@ -226,6 +230,8 @@ def check(inquiry, candidate, today):
         return RULE_CAPACITY, f"{candidate.open_count} of {candidate.capacity} open inquiries"
     if candidate.id in inquiry.declined_technician_ids:
         return RULE_DECLINED, "declined this inquiry before"
+    if candidate.id in inquiry.excluded_technician_ids:
+        return RULE_EXCLUDED, "had the job when a dispatcher routed it again"
     return None
 
 
@@ -371,7 +377,7 @@ def facts_to_json(inquiry, candidates):
 def facts_from_json(data):
     """(Inquiry, [Candidate]) back from :func:`facts_to_json`."""
     raw = dict(data["inquiry"])
-    for key in ("equipment_type_ids", "declined_technician_ids"):
+    for key in ("equipment_type_ids", "declined_technician_ids", "excluded_technician_ids"):
         raw[key] = frozenset(raw.get(key) or ())
     inquiry = Inquiry(**raw)
     candidates = []

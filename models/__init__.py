@@ -34,3 +34,4 @@ from . import service_visit
 from . import crm_lead_portal
 from . import crm_lead_enrich
 from . import crm_lead_toolbar
+from . import crm_lead_uniqueness

@@ -4,58 +4,23 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
-from .service_offer import OPEN_OFFER_STATES, ROUTING_WRITE
-from .service_routing_log import REVIEW_REASONS
+from ..engine import lifecycle
+from ..engine.postal import is_valid_postal_code, normalize_postal_code
+from .service_constants import (  # noqa: F401 - the selections are imported from here too
+    LIVE_ROUTING_STATES,
+    MATCH_METHODS,
+    OPEN_OFFER_STATES,
+    OPEN_ROUTING_STATES,
+    REVIEW_REASONS,
+    ROUTING_FIELDS,
+    ROUTING_STATES,
+    ROUTING_WRITE,
+    SERVICE_OCCASIONS,
+)
 
 _logger = logging.getLogger(__name__)
-
-try:
-    import phonenumbers
-except ImportError:  # pragma: no cover - declared in external_dependencies
-    phonenumbers = None
-
-SERVICE_OCCASIONS = [
-    ("repair", "Repair"),
-    ("maintenance", "Maintenance"),
-    ("extension", "Extension"),
-    ("installation", "Installation"),
-    ("assembly", "Assembly"),
-    ("other", "Other"),
-]
-ROUTING_STATES = [
-    ("new", "New"),
-    ("review", "In Review"),
-    ("offered", "Offered"),
-    ("accepted", "Accepted"),
-    ("done", "Done"),
-    ("cancelled", "Cancelled"),
-]
-OPEN_ROUTING_STATES = ("offered", "accepted")
-# states of an inquiry that routing still works on or holds an offer for
-LIVE_ROUTING_STATES = ("new", "review", "offered", "accepted")
-# Written only by the routing's own methods (see _service_write_routing):
-# a plain write, an import or a context key gets a clear error.
-ROUTING_FIELDS = frozenset(
-    {
-        "routing_state",
-        "technician_id",
-        "offered_at",
-        "accepted_at",
-        "review_reason",
-        "routing_attempts",
-        "routing_retry_at",
-        "routing_error",
-        "service_review_todo",
-    }
-)
-MATCH_METHODS = [
-    ("contract", "Contract reference"),
-    ("serial", "Serial number"),
-    ("email", "E-mail"),
-    ("phone", "Phone"),
-    ("manual", "Dispatcher"),
-]
 
 
 class CrmLead(models.Model):
@@ -126,7 +91,16 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
     # ROUTING
     # ------------------------------------------------------------
-    routing_state = fields.Selection(ROUTING_STATES, copy=False, index="btree_not_null", tracking=True)
+    routing_state = fields.Selection(
+        ROUTING_STATES,
+        copy=False,
+        index="btree_not_null",
+        tracking=True,
+        group_expand="_service_expand_routing_states",
+    )
+    routing_state_date = fields.Datetime(
+        "Routing State Since", copy=False, readonly=True, help="When the inquiry entered its routing state."
+    )
     technician_id = fields.Many2one(
         "res.partner",
         copy=False,
@@ -156,6 +130,11 @@ class CrmLead(models.Model):
     )
 
     _sql_constraints = [
+        # what each routing state implies (see engine/lifecycle.py)
+        *(
+            (name, f"CHECK({check})", "An inquiry's routing state and its routing fields disagree: " + name)
+            for name, check in lifecycle.LEAD_CHECKS.items()
+        ),
         # a unique index on (company, source, external reference), made in
         # crm_lead_intake.py's init(): no source is a source of its own
         (
@@ -226,6 +205,19 @@ class CrmLead(models.Model):
                     self.env._("%(partner)s is not a service technician.", partner=lead.technician_id.display_name)
                 )
 
+    @api.constrains("zip", "country_id", "service_occasion")
+    def _check_service_postal_code(self):
+        """A service inquiry's postal code fits its country, however it is written."""
+        for lead in self.filtered(lambda lead: lead.service_occasion and lead.zip and lead.country_id):
+            if not is_valid_postal_code(lead.country_id.code, normalize_postal_code(lead.zip)):
+                raise ValidationError(
+                    self.env._(
+                        "%(zip)s is not a valid postal code for %(country)s.",
+                        zip=lead.zip,
+                        country=lead.country_id.name,
+                    )
+                )
+
     # ------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------
@@ -241,10 +233,6 @@ class CrmLead(models.Model):
         ]
         if defaults:
             return self.with_context(**dict.fromkeys(defaults, False)).create(vals_list)
-        for vals in vals_list:
-            if vals.get("service_occasion"):
-                self._service_prepare_vals(vals)
-                vals.update(self._service_match_values(vals))
         service = [bool(vals.get("service_occasion")) for vals in vals_list]
         if not any(service):
             return super().create(vals_list)
@@ -255,32 +243,40 @@ class CrmLead(models.Model):
             }
             return self.browse([next(created[flag]).id for flag in service])
         for vals in vals_list:
-            vals["routing_state"] = "new"
+            self._service_prepare_vals(vals)  # crm_lead_matching.py
+            vals.update(self._service_match_values(vals))  # crm_lead_matching.py
+            vals.update(self._service_team_values(vals))  # crm_lead_backoffice.py
+            vals.update(self._service_open_values())
         # a matched customer's contact data stay as they are: the inquiry may
         # come from a tenant or a relative with another phone; other leads
         # keep crm's behaviour
         leads = super(CrmLead, self.with_context(service_keep_partner_contact=True)).create(vals_list)
         leads = leads.with_env(self.env)
-        to_route = leads.filtered(lambda lead: lead.routing_state == "new")
-        if to_route and not self.env.context.get("service_no_routing"):
-            to_route._service_route_safely("create")
+        if not self.env.context.get("service_no_routing"):
+            leads._service_route_safely("create")
         return leads
 
     def write(self, vals):
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
             self._service_check_routing_vals([vals], records=self)
-        if "preferred_appointment" in vals or "agreed_appointment" in vals:
-            self._service_check_appointments(vals)
+            vals = self._service_prepare_write(vals)  # crm_lead_backoffice.py
+            vals = self._service_activity_values(vals)  # crm_lead_escalation.py
+            if "preferred_appointment" in vals or "agreed_appointment" in vals:
+                self._service_check_appointments(vals)  # crm_lead_matching.py
         # a lead that becomes a service inquiry is routed like a new one
-        to_route = self.filtered(lambda lead: not lead.routing_state) if vals.get("service_occasion") else self.browse()
+        to_open = self.filtered(lambda lead: not lead.routing_state) if vals.get("service_occasion") else self.browse()
         closing = {"active", "stage_id", "probability"}.intersection(vals) and self.filtered("routing_state")
+        corrected = self._service_corrected(vals)  # crm_lead_backoffice.py
         result = super().write(vals)
-        if to_route:
-            to_route._service_write_routing({"routing_state": "new"})
+        if to_open:
+            to_open._service_transition("open")
             if not self.env.context.get("service_no_routing"):
-                to_route._service_route_safely("create")
+                to_open._service_route_safely("create")
         if closing:
             closing._service_sync_closed()
+        if corrected:
+            corrected._service_transition("retry")
+            corrected._service_route_safely("update")
         return result
 
     def copy(self, default=None):
@@ -288,7 +284,8 @@ class CrmLead(models.Model):
         copies = super(CrmLead, self.with_context(service_no_routing=True)).copy(default).with_env(self.env)
         for original, new in zip(self, copies, strict=True):
             if new.routing_state == "new":
-                new._service_write_routing({"routing_state": "review", "review_reason": "copy", "review_note": False})
+                new._service_transition("review", review_reason="copy")
+                new.review_note = False
                 new.sudo().message_post(
                     body=self.env._("Copy of %(lead)s: held for a dispatcher.", lead=original.display_name),
                     subtype_xmlid="mail.mt_note",
@@ -326,29 +323,170 @@ class CrmLead(models.Model):
     # MERGE
     # ------------------------------------------------------------
 
+    @api.model
+    def _merge_get_fields(self):
+        return super()._merge_get_fields() + [
+            "service_occasion",
+            "equipment_type_id",
+            "serial_number",
+            "contract_ref",
+            "contract_id",
+            "equipment_id",
+            "service_level_id",
+            "preferred_appointment",
+            "agreed_appointment",
+        ]
+
     def _merge_dependences(self, opportunities):
-        """Offers and routing decisions of merged inquiries move to the surviving one."""
+        """Everything of the merged inquiries moves to the surviving one: offers, routing decisions,
+        visits, intake keys (a retried request answers with the survivor), follow-on links."""
         result = super()._merge_dependences(opportunities)
-        tails = opportunities - self
-        if tails:
-            open_offers = tails.sudo().offer_ids.filtered(lambda o: o.state in OPEN_OFFER_STATES)
-            if self.sudo().service_offer_id or len(open_offers) > 1:
-                open_offers._respond("withdrawn")
-            self.env.flush_all()
-            self.env.cr.execute("UPDATE service_offer SET lead_id = %s WHERE lead_id = ANY(%s)", (self.id, tails.ids))
+        tails = (opportunities - self).sudo()
+        if not tails:
+            return result
+        head = self.sudo()
+        tails_open = tails.filtered(lambda lead: lead.service_offer_id)
+        if head.service_offer_id or len(tails_open) > 1:
+            for tail in tails_open:
+                tail._service_transition("withdraw")
+        self.env.flush_all()
+        for model_name, fname in self._service_lead_references():
+            model = self.env[model_name]
             self.env.cr.execute(
-                "UPDATE service_routing_log SET lead_id = %s WHERE lead_id = ANY(%s)", (self.id, tails.ids)
+                SQL(
+                    "UPDATE %s SET %s = %s WHERE %s = ANY(%s)",
+                    SQL.identifier(model._table),
+                    SQL.identifier(fname),
+                    head.id,
+                    SQL.identifier(fname),
+                    tails.ids,
+                )
             )
-            self.env["service.offer"].invalidate_model(["lead_id"])
-            self.env["service.routing.log"].invalidate_model(["lead_id"])
-            self.invalidate_recordset(["offer_ids", "routing_log_ids", "service_offer_id"])
-            tails.invalidate_recordset(["offer_ids", "routing_log_ids", "service_offer_id"])
-            self._service_sync_offer()
+            model.invalidate_model([fname])
+        self.env.invalidate_all()
+        if head.routing_state in (lifecycle.NEW, lifecycle.REVIEW) and head.service_offer_id:
+            head._service_transition("merge")
+        # a merged inquiry is closed, not deleted with its history
         return result
 
+    @api.model
+    def _service_lead_references(self):
+        """(model, field) of the addon's stored links to an inquiry, which a merge moves to the survivor."""
+        references = []
+        for model_name, model in self.env.registry.items():
+            if not (model_name.startswith("service.") or model_name == "crm.lead"):
+                continue
+            if model._abstract or model._transient or not model._auto:
+                continue
+            for fname, field in model._fields.items():
+                if (
+                    field.type == "many2one"
+                    and field.comodel_name == "crm.lead"
+                    and field.store
+                    and (model_name != "crm.lead" or fname.startswith("service_"))
+                ):
+                    references.append((model_name, fname))
+        return references
+
     # ------------------------------------------------------------
-    # BUSINESS: ROUTING FIELDS
+    # LIFE CYCLE: the one writer of the routing state
     # ------------------------------------------------------------
+
+    @api.model
+    def _service_open_values(self):
+        """The routing fields of a new service inquiry (event ``open``), set in its INSERT."""
+        target, _offer_event = lifecycle.lead_target("open", None)
+        return {"routing_state": target, "routing_state_date": fields.Datetime.now()}
+
+    def _service_transition(self, event, expected=None, offer_values=None, **values):
+        """Move each inquiry by ``event`` (see engine/lifecycle.py), and its open offer with it.
+
+        The table says which states the event may leave, which it enters and
+        what happens to the open offer; the routing fields each state implies
+        are set here (and checked by PostgreSQL). ``expected``: the states the
+        caller saw (a dialog): if the inquiry has moved on since, a clear error.
+        ``offer_values`` go to the offer's transition, ``values`` to the inquiry.
+        """
+        now = fields.Datetime.now()
+        labels = dict(self._fields["routing_state"]._description_selection(self.env))
+        for lead in self:
+            offer = lead.sudo().service_offer_id
+            state = lead.routing_state or None
+            try:
+                target, offer_event = lifecycle.lead_target(event, state, offer.state or None)
+            except lifecycle.IllegalTransition:
+                raise UserError(
+                    self.env._(
+                        "%(lead)s cannot be %(event)s: it is %(state)s.",
+                        lead=lead.display_name,
+                        event=self._service_event_label(event),
+                        state=labels.get(state) or self.env._("not a service inquiry"),
+                    )
+                ) from None
+            if expected is not None and state not in expected:
+                raise UserError(
+                    self.env._(
+                        "%(lead)s has changed in the meantime: it is %(state)s now. Look at it again.",
+                        lead=lead.display_name,
+                        state=labels.get(state, state),
+                    )
+                )
+            if offer_event:
+                offer._service_transition(offer_event, **(offer_values or {}))
+                lead.invalidate_recordset(["service_offer_id"])
+            lead._service_write_routing({**lead._service_state_values(target, state, now), **values})
+        return True
+
+    def _service_state_values(self, target, state, now):
+        """The routing fields state ``target`` implies, coming from ``state``."""
+        self.ensure_one()
+        vals = {"routing_state": target, "routing_state_date": now}
+        if target in (lifecycle.NEW, lifecycle.REVIEW):
+            vals.update(
+                technician_id=False,
+                offered_at=False,
+                accepted_at=False,
+                review_reason=False,
+                routing_retry_at=False,
+                routing_error=False,
+            )
+        elif target == lifecycle.OFFERED:
+            # technician and time of the new offer come from the caller (or the adopted offer)
+            offer = self.sudo().service_offer_id
+            vals.update(accepted_at=False, review_reason=False, routing_retry_at=False, routing_error=False)
+            if offer:
+                vals.update(technician_id=offer.technician_id.id, offered_at=offer.offered_at)
+        elif target == lifecycle.ACCEPTED:
+            offer = self.sudo().service_offer_id
+            vals.update(
+                technician_id=offer.technician_id.id,
+                offered_at=offer.offered_at,
+                accepted_at=offer.responded_at or now,
+                review_reason=False,
+            )
+        else:  # done, cancelled: an accepted job keeps its technician
+            vals.update(review_reason=False, routing_retry_at=False)
+            if state != lifecycle.ACCEPTED:
+                vals.update(technician_id=False, offered_at=False, accepted_at=False)
+        return vals
+
+    @api.model
+    def _service_event_label(self, event):
+        return {
+            "open": self.env._("opened"),
+            "offer": self.env._("offered"),
+            "accept": self.env._("accepted"),
+            "decline": self.env._("declined"),
+            "withdraw": self.env._("withdrawn from its technician"),
+            "expire": self.env._("passed on"),
+            "review": self.env._("held for review"),
+            "retry": self.env._("routed again"),
+            "win": self.env._("marked done"),
+            "lose": self.env._("cancelled"),
+            "reopen": self.env._("reopened"),
+            "restore": self.env._("restored"),
+            "merge": self.env._("merged"),
+        }.get(event, event)
 
     def _service_check_routing_vals(self, vals_list, records=None):
         """Refuse values for routing fields from anyone but the routing itself."""
@@ -376,71 +514,40 @@ class CrmLead(models.Model):
     def _service_write_routing(self, vals):
         """The routing's own write of its fields (with the rights it needs); tracked in the chatter.
 
-        An inquiry that goes to review gets a to-do for a dispatcher, one that
-        leaves it has its to-do marked done (see crm_lead_backoffice.py).
+        Only _service_transition changes the state through it; the routing's
+        bookkeeping (failed attempts) writes its other fields. An inquiry that
+        goes to review gets a to-do for a dispatcher, one that leaves it has
+        its to-do marked done (see crm_lead_backoffice.py).
         """
-        leaving_review = self.filtered(lambda lead: lead.routing_state == "review")
+        leaving_review = self.filtered(lambda lead: lead.routing_state == lifecycle.REVIEW)
         state = vals.get("routing_state")
-        if state == "review":
+        if state == lifecycle.REVIEW:
             # its to-do is made by the backstop, woken for it (see _service_make_review_todos)
             vals = dict(vals, service_review_todo=True)
         elif state:
             vals = dict(vals, service_review_todo=False)
         result = self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
-        if state == "review":
+        if state == lifecycle.REVIEW:
             self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger()
         elif state and leaving_review:
             leaving_review._service_close_review()
         return result
 
-    def _service_write_unoffered(self, routing_state, **values):
-        """The routing fields of an inquiry that holds no open offer (any more): ``new`` or ``review``."""
-        return self._service_write_routing(
-            {
-                "routing_state": routing_state,
-                "technician_id": False,
-                "offered_at": False,
-                "accepted_at": False,
-                **values,
-            }
-        )
-
-    def _service_sync_offer(self):
-        """Set the routing fields from the open offer (after a merge moved offers around)."""
-        for lead in self:
-            offer = lead.sudo().service_offer_id
-            if offer:
-                lead._service_write_routing(
-                    {
-                        "routing_state": offer.state,
-                        "technician_id": offer.technician_id.id,
-                        "offered_at": offer.offered_at,
-                        "accepted_at": offer.responded_at if offer.state == "accepted" else False,
-                    }
-                )
-            elif lead.routing_state in OPEN_ROUTING_STATES:
-                lead._service_write_unoffered("new")
-                lead._service_route_safely("rerun")
-
     def _service_sync_closed(self):
-        """Won, lost or archived inquiries release their offers; restored ones come back."""
+        """Won, lost or archived inquiries end their offers; reopened ones get their accepted job back,
+        or are routed again."""
         for lead in self:
-            closed = not lead.active or lead.stage_id.is_won
+            won = lead.stage_id.is_won
+            closed = not lead.active or won
             if closed and lead.routing_state in LIVE_ROUTING_STATES:
-                lead.sudo().offer_ids.filtered(lambda o: o.state == "offered")._respond("cancelled")
-                accepted = lead.routing_state == "accepted"
-                lead._service_write_routing(
-                    {
-                        "routing_state": "done" if lead.stage_id.is_won and lead.active else "cancelled",
-                        "technician_id": lead.technician_id.id if accepted else False,
-                        "routing_retry_at": False,
-                    }
-                )
-            elif not closed and lead.routing_state in ("done", "cancelled"):
-                offer = lead.sudo().service_offer_id
-                if offer:
-                    lead._service_write_routing({"routing_state": "accepted", "technician_id": offer.technician_id.id})
+                lead._service_transition("win" if won and lead.active else "lose")
+            elif not closed and lead.routing_state in lifecycle.LEAD_CLOSED_STATES:
+                last = lead.sudo().offer_ids.sorted("id")[-1:]
+                if last.state in (lifecycle.O_DONE, lifecycle.O_CANCELLED) and last.responded_at:
+                    last._service_transition("restore")
+                    lead.invalidate_recordset(["service_offer_id"])
+                    lead._service_transition("restore")
                 else:
-                    lead._service_write_unoffered("new")
+                    lead._service_transition("reopen")
                     if not self.env.context.get("service_no_routing"):
                         lead._service_route_safely("reopen")

@@ -3,7 +3,8 @@
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.tools.misc import formatLang
 
-from .service_offer import ROUTING_WRITE
+from ..engine.postal import normalize_postal_code
+from .service_constants import ROUTING_WRITE
 
 # review reasons a corrected address or equipment may resolve: the inquiry is routed again
 ADDRESS_REVIEW_REASONS = ("unknown_postal_code", "postal_data_missing", "no_candidate", "unknown_equipment")
@@ -16,8 +17,6 @@ class CrmLead(models.Model):
 
     _inherit = "crm.lead"
 
-    # kanban columns run the way a job does, whatever their labels sort like
-    routing_state = fields.Selection(group_expand="_service_expand_routing_states")
     service_can_answer = fields.Boolean(
         compute="_compute_service_can_answer", help="The current user may accept or decline the open offer."
     )
@@ -78,45 +77,45 @@ class CrmLead(models.Model):
             )
 
     # ------------------------------------------------------------
-    # CRUD
+    # HOOKS of create and write (crm_lead.py)
     # ------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        teams = {}
-        for vals in vals_list:
-            if not vals.get("service_occasion"):
-                continue
-            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-            if company.id not in teams:
-                teams[company.id] = self.env["crm.team"]._service_team(company)
-            # an integration's inquiry has no salesperson OdooBot: a dispatcher takes it
-            if vals.get("user_id", self.env.uid) == SUPERUSER_ID:
-                vals["user_id"] = False
-            # a shared service team names no company: the inquiry keeps its own
-            if not vals.get("company_id"):
-                vals["company_id"] = company.id
-            team = self.env["crm.team"].browse(vals.get("team_id"))
-            if teams[company.id] and not team.sudo().is_service_team:
-                vals["team_id"] = teams[company.id].id
-        return super().create(vals_list)
+    @api.model
+    def _service_team_values(self, vals):
+        """A new inquiry joins its company's service team, keeps its company, and has no OdooBot salesperson."""
+        company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+        result = {}
+        # an integration's inquiry has no salesperson OdooBot: a dispatcher takes it
+        if vals.get("user_id", self.env.uid) == SUPERUSER_ID:
+            result["user_id"] = False
+        # a shared service team names no company: the inquiry keeps its own
+        if not vals.get("company_id"):
+            result["company_id"] = company.id
+        service_team = self.env["crm.team"]._service_team(company)
+        if service_team and not self.env["crm.team"].browse(vals.get("team_id")).sudo().is_service_team:
+            result["team_id"] = service_team.id
+        return result
 
-    def write(self, vals):
-        if vals.get("zip") and not vals.get("country_id") and self.filtered("service_occasion"):
-            # a postal code typed without a country is one of the company's country
+    def _service_prepare_write(self, vals):
+        """Values of a write on inquiries, completed: a postal code typed without a country is one of the
+        company's country, and is stored normalised."""
+        service = self.filtered("service_occasion")
+        if not service or not vals.get("zip"):
+            return vals
+        vals = dict(vals, zip=normalize_postal_code(vals["zip"]))
+        if not vals.get("country_id"):
             without = self.filtered(lambda lead: lead.service_occasion and not lead.country_id)
             if without and len(without) == len(self) and self.env.company.country_id:
-                vals = dict(vals, country_id=self.env.company.country_id.id)
-        corrected = self.browse()
-        if any(fname in vals for fname in ADDRESS_FIELDS) and not self.env.context.get("service_no_routing"):
-            corrected = self.filtered(
-                lambda lead: lead.routing_state == "review" and lead.review_reason in ADDRESS_REVIEW_REASONS
-            )
-        result = super().write(vals)
-        if corrected:
-            corrected._service_write_unoffered("new", review_reason=False)
-            corrected._service_route_safely("update")
-        return result
+                vals["country_id"] = self.env.company.country_id.id
+        return vals
+
+    def _service_corrected(self, vals):
+        """Inquiries held for a reason the write may resolve (address, equipment): routed again after it."""
+        if not any(fname in vals for fname in ADDRESS_FIELDS) or self.env.context.get("service_no_routing"):
+            return self.browse()
+        return self.filtered(
+            lambda lead: lead.routing_state == "review" and lead.review_reason in ADDRESS_REVIEW_REASONS
+        )
 
     # ------------------------------------------------------------
     # BUSINESS: QUALIFICATION

@@ -40,10 +40,11 @@ class CrmLead(models.Model):
             lead.service_next_escalation_action = offer.next_escalation_stage_id.action
             lead.service_followup_due_at = offer.followup_due_at
 
-    def write(self, vals):
+    def _service_activity_values(self, vals):
+        """Hook of write (crm_lead.py): an appointment or a visit is activity on the inquiry."""
         if self._service_activity_fields().intersection(vals):
-            vals = dict(vals, service_activity_at=fields.Datetime.now())
-        return super().write(vals)
+            return dict(vals, service_activity_at=fields.Datetime.now())
+        return vals
 
     def message_post(self, **kwargs):
         message = super().message_post(**kwargs)

@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import datetime
+import dataclasses
 import hashlib
 import json
 import logging
@@ -11,8 +11,11 @@ from psycopg2 import IntegrityError
 from odoo import api, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, _as_validation_error
+from odoo.tools import plaintext2html
 
+from ..engine import routing as engine
 from .crm_lead import SERVICE_OCCASIONS
+from .service_input import CONTROL_CHARACTERS, MULTILINE_CONTROL_CHARACTERS, InputRangeError, parse_datetime
 from .service_intake_key import KEY_SIZE, SOURCE_SIZE
 
 _logger = logging.getLogger(__name__)
@@ -43,6 +46,15 @@ INTAKE_KEYS = {
     "contract": "contract_ref",
     "service_level": None,
     "preferred_appointment": "preferred_appointment",
+    "utm_source": None,
+    "utm_medium": None,
+    "utm_campaign": None,
+}
+# Marketing channel keys: a name (created when unknown, as utm does) or an id, and the field each fills.
+INTAKE_UTM_KEYS = {
+    "utm_source": ("source_id", "utm.source"),
+    "utm_medium": ("medium_id", "utm.medium"),
+    "utm_campaign": ("campaign_id", "utm.campaign"),
 }
 # The longest text each key takes (after trimming): beyond it, a ValidationError.
 INTAKE_MAX_LENGTHS = {
@@ -65,21 +77,26 @@ INTAKE_MAX_LENGTHS = {
     "contract": 64,
     "service_level": 64,
     "preferred_appointment": 64,
+    "utm_source": 100,
+    "utm_medium": 100,
+    "utm_campaign": 100,
 }
 # Keys whose text may span lines: line breaks and tabs are allowed there.
 INTAKE_MULTILINE_KEYS = {"description"}
-# Control characters (Unicode Cc) and lone surrogates, which no text field takes.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-MULTILINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Control characters (Unicode Cc) and lone surrogates, which no text field takes:
+# CONTROL_CHARACTERS, MULTILINE_CONTROL_CHARACTERS (service_input, shared with the portal).
 SOURCE_PATTERN = re.compile(r"[A-Za-z0-9_.:-]+")
 # Keys that name a request rather than describe it: not part of its fingerprint.
 INTAKE_KEY_FIELDS = ("external_ref", "source")
 # The most requests one submit_service_requests() call takes.
 INTAKE_BATCH_LIMIT = 200
-# Review reasons that describe the matched customer rather than the request:
-# the caller is told ``review`` only.
-INTAKE_HIDDEN_REVIEW_REASONS = frozenset({"large_account"})
-# How far ahead a preferred appointment may lie.
+# Review reasons the request alone shows (what it sent is unknown here, or
+# names a serial number or contract its own data do not confirm): the caller
+# is told these. Every other reason (the customer matched, the equipment's
+# safety flag, the technicians available, the postal data loaded) is told as
+# ``review``, and the reason told is worked out from the request's facts
+# only, so that no other reason shows through which one is told.
+INTAKE_TOLD_REVIEW_REASONS = frozenset({"match_to_confirm", "unknown_equipment", "unknown_postal_code"})
 
 
 class CrmLead(models.Model):
@@ -204,6 +221,9 @@ class CrmLead(models.Model):
         cleaned = {}
         for key, value in values.items():
             if value is None or value is False:
+                continue
+            if key in INTAKE_UTM_KEYS and isinstance(value, int) and not isinstance(value, bool):
+                cleaned[key] = value
                 continue
             if not isinstance(value, str):
                 raise ValidationError(self.env._("The field %(field)s must be text.", field=key))
@@ -389,14 +409,35 @@ class CrmLead(models.Model):
                     )
                 )
             vals["service_level_id"] = level.id
+        if vals.get("description"):
+            # plain text as sent: every character kept, escaped for crm's HTML description
+            vals["description"] = plaintext2html(vals["description"])
         if vals.get("preferred_appointment"):
             # neither past nor too far ahead: checked with every inquiry's appointments
             vals["preferred_appointment"] = self._service_parse_datetime(
                 vals["preferred_appointment"], "preferred_appointment"
             )
             self._service_check_appointments(vals)
+        vals.update(self._service_intake_utm(values))
         if not vals.get("name"):
             vals["name"] = self._service_default_name(vals, country)
+        return vals
+
+    @api.model
+    def _service_intake_utm(self, values):
+        """Source, medium and campaign named by id or by name; an unknown name is created, as utm does."""
+        vals = {}
+        for key, (fname, model) in INTAKE_UTM_KEYS.items():
+            value = values.get(key)
+            if isinstance(value, int):
+                record = self.env[model].browse(value).exists()
+                if not record:
+                    raise ValidationError(self.env._("Unknown %(field)s id %(id)s.", field=key, id=value))
+            elif value:
+                record = self.env["utm.mixin"]._find_or_create_record(model, value)
+            else:
+                continue
+            vals[fname] = record.id
         return vals
 
     @api.model
@@ -415,32 +456,25 @@ class CrmLead(models.Model):
 
     @api.model
     def _service_parse_datetime(self, value, field_name):
-        """A naive UTC datetime from ISO 8601 text (an offset is honoured)."""
-        if isinstance(value, datetime.datetime):
-            parsed = value
-        else:
-            try:
-                parsed = datetime.datetime.fromisoformat(str(value))
-            except ValueError as error:
-                raise ValidationError(
-                    self.env._(
-                        "%(field)s: %(value)s is not a date and time (use ISO 8601, e.g. 2026-05-04T09:30:00+02:00).",
-                        field=field_name,
-                        value=value,
-                    )
-                ) from error
-        if parsed.tzinfo:
-            try:
-                parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
-            except OverflowError as error:  # before year 1 or after 9999 in UTC
-                raise ValidationError(
-                    self.env._(
-                        "%(field)s: %(value)s is out of range; send a date and time of the coming years.",
-                        field=field_name,
-                        value=value,
-                    )
-                ) from error
-        return parsed.replace(microsecond=0)
+        """A naive UTC datetime from ISO 8601 text (an offset is honoured; without one, UTC)."""
+        try:
+            return parse_datetime(self.env, value, "UTC", field_name)
+        except InputRangeError as error:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: %(value)s is out of range; send a date and time of the coming years.",
+                    field=field_name,
+                    value=value,
+                )
+            ) from error
+        except ValidationError as error:
+            raise ValidationError(
+                self.env._(
+                    "%(field)s: %(value)s is not a date and time (use ISO 8601, e.g. 2026-05-04T09:30:00+02:00).",
+                    field=field_name,
+                    value=value,
+                )
+            ) from error
 
     @api.model
     def _service_default_name(self, vals, country):
@@ -474,9 +508,25 @@ class CrmLead(models.Model):
         }
 
     def _service_intake_review_code(self):
-        """The review reason told to the caller: ``review`` where the reason would describe the customer
-        matched (a large account)."""
+        """The review reason told to the caller: one the request alone shows, else ``review``.
+
+        Worked out from the facts of the inquiry's last decision with what the
+        caller may not know (large account, safety-critical equipment) left
+        out: a large account's request that names an unknown postal code is
+        told ``unknown_postal_code`` as anyone's is, and every other reason
+        (no technician, postal data not loaded, ...) is told ``review`` alike.
+        """
         self.ensure_one()
         if self.routing_state != "review" or not self.review_reason:
             return False
-        return "review" if self.review_reason in INTAKE_HIDDEN_REVIEW_REASONS else self.review_reason
+        told = self.review_reason
+        log = self.sudo().routing_log_ids.sorted("id")[-1:]
+        facts = log.facts if isinstance(log.facts, dict) else None
+        if facts and facts.get("inquiry"):
+            try:
+                inquiry = engine.facts_from_json({"inquiry": facts["inquiry"], "candidates": []})[0]
+            except (TypeError, ValueError, KeyError):
+                inquiry = None
+            if inquiry is not None:
+                told = engine.review_reason(dataclasses.replace(inquiry, safety_critical=False, large_account=False))
+        return told if told in INTAKE_TOLD_REVIEW_REASONS else "review"

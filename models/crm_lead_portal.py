@@ -28,6 +28,10 @@ class CrmLead(models.Model):
         help="The technician who raised this inquiry from a customer site.",
     )
     service_followon_count = fields.Integer(compute="_compute_service_followon_count")
+    # the decisions name the other candidates and why they were passed over: the back
+    # office's, so that a technician's portal user reads its inquiries (read() without
+    # a field list over RPC) without them
+    routing_log_ids = fields.One2many(groups="base.group_user")
 
     @api.depends("service_followon_ids")
     def _compute_service_followon_count(self):

@@ -9,8 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..engine import routing as engine
 from ..engine.postal import normalize_postal_code
-from .crm_lead import LIVE_ROUTING_STATES
-from .service_offer import OPEN_OFFER_STATES, ROUTING_WRITE
+from .service_constants import LIVE_ROUTING_STATES, ROUTING_WRITE
 from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
@@ -57,21 +56,27 @@ class CrmLead(models.Model):
         for lead in leads:
             previous = lead.sudo().service_offer_id
             previous_state = previous.state
-            lead._service_withdraw_offers()
-            lead._service_route("rerun")
+            technician = previous.technician_id
+            if previous:
+                # an offer accepted since the dispatcher looked is not withdrawn unasked
+                confirmed = self.env.context.get("service_reroute_confirmed")
+                lead._service_transition("withdraw", expected=None if confirmed else ("offered",))
+            lead._service_route("rerun", exclude=technician.ids)
             outcome = lead.sudo().routing_log_ids.sorted("id")[-1:].reason or ""
             if previous_state == "accepted":
                 body = self.env._(
-                    "Routed again by %(user)s: the job accepted by %(technician)s was withdrawn from them. %(outcome)s",
+                    "Routed again by %(user)s: the job accepted by %(technician)s was withdrawn from them "
+                    "and is not offered to them again. %(outcome)s",
                     user=self.env.user.name,
-                    technician=previous.technician_id.display_name,
+                    technician=technician.display_name,
                     outcome=outcome,
                 )
             elif previous:
                 body = self.env._(
-                    "Routed again by %(user)s: the open offer to %(technician)s was withdrawn. %(outcome)s",
+                    "Routed again by %(user)s: the open offer to %(technician)s was withdrawn and is not "
+                    "offered to them again. %(outcome)s",
                     user=self.env.user.name,
-                    technician=previous.technician_id.display_name,
+                    technician=technician.display_name,
                     outcome=outcome,
                 )
             else:
@@ -149,13 +154,14 @@ class CrmLead(models.Model):
         An answer never falls back to whatever offer is open now: by then it
         may be another technician's.
         """
-        self.ensure_one()
+        if len(self) != 1:
+            raise UserError(self.env._("Answer one inquiry at a time; this call names %(count)s.", count=len(self)))
         offer_id = offer_id or self.env.context.get("service_offer_id")
         if not offer_id:
             raise UserError(
                 self.env._("Name the offer you answer (offer_id): %(lead)s may have moved on.", lead=self.display_name)
             )
-        if isinstance(offer_id, bool) or not isinstance(offer_id, int):
+        if isinstance(offer_id, bool) or not isinstance(offer_id, int) or not 0 < offer_id < 2**31:
             raise ValidationError(self.env._("An offer is named by its id, a number."))
         offer = self.env["service.offer"].browse(offer_id)
         if not offer.exists() or offer.lead_id != self:
@@ -200,12 +206,8 @@ class CrmLead(models.Model):
         attempts = self.routing_attempts + 1
         message = (error.args[0] if isinstance(error, UserError) and error.args else repr(error))[:500]
         if attempts >= MAX_ROUTING_ATTEMPTS:
-            self._service_write_unoffered(
-                "review",
-                routing_attempts=attempts,
-                routing_error=message,
-                routing_retry_at=False,
-                review_reason="routing_error",
+            self._service_transition(
+                "review", routing_attempts=attempts, routing_error=message, review_reason="routing_error"
             )
             return
         retry_at = fields.Datetime.now() + datetime.timedelta(minutes=2**attempts)
@@ -214,14 +216,15 @@ class CrmLead(models.Model):
         )
         self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger(at=retry_at)
 
-    def _service_route(self, trigger):
+    def _service_route(self, trigger, exclude=()):
         """Route each inquiry: offer it to the chosen technician or hold it for review.
 
-        Returns {lead id: decision}.
+        ``exclude``: technicians passed over on purpose (Route Again: the one
+        who had the job). Returns {lead id: decision}.
         """
         decisions = {}
         for lead in self:
-            inquiry, candidates = lead._service_gather_facts()
+            inquiry, candidates = lead._service_gather_facts(exclude=exclude)
             decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(lead))
             decision, busy = lead._service_claim(decision, candidates)
             lead._service_apply_decision(decision, trigger, inquiry, candidates, busy=busy)
@@ -266,7 +269,7 @@ class CrmLead(models.Model):
             or (self.env.company.service_routing_strategy)
         )
 
-    def _service_gather_facts(self, extra_technician_ids=(), with_stats=None):
+    def _service_gather_facts(self, extra_technician_ids=(), with_stats=None, exclude=()):
         """(engine.Inquiry, [engine.Candidate]) for this inquiry, in a few queries.
 
         The candidates' response record (offers answered and accepted, hours
@@ -308,6 +311,7 @@ class CrmLead(models.Model):
             existing_customer=self.customer_kind == "existing",
             contract_technician_id=contract_technician.id or None,
             declined_technician_ids=declined,
+            excluded_technician_ids=frozenset(exclude),
             safety_critical=self.safety_critical,
             match_to_confirm=self.match_to_confirm,
             large_account=self.partner_id.commercial_partner_id.is_large_account,
@@ -393,23 +397,31 @@ class CrmLead(models.Model):
         ]
         return candidates, frozenset(row[0] for row in rows if row[18])
 
-    def _service_apply_decision(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=()):
-        """Write a decision: an offer to its technician, or the review queue; and its log."""
+    def _service_apply_decision(
+        self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None, override_note=False
+    ):
+        """Write a decision: an offer to its technician, or the review queue; and its log.
+
+        ``override``: {"rules": [...], "user": name} of a dispatcher who offered
+        against the rules; recorded in the log, and ``override_note`` on the offer.
+        """
         self.ensure_one()
-        log = self._service_log(decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy)
+        log = self._service_log(
+            decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
+        )
         if trigger == "create":
             # the chatter tracks no change of a record created in the same transaction: say it
             self.sudo()._message_log(body=log.reason)
         if decision.technician_id:
-            self._service_offer(decision.technician_id, log, claimed=chosen_by != "dispatcher")
+            self._service_offer(
+                decision.technician_id, log, claimed=chosen_by != "dispatcher", override_note=override_note
+            )
             self._service_pay_rotation(engine.rotation_credits(decision))
         else:
-            self._service_write_unoffered(
-                "review", review_reason=decision.review_reason, routing_retry_at=False, routing_error=False
-            )
+            self._service_transition("review", review_reason=decision.review_reason)
         return log
 
-    def _service_offer(self, technician_id, log, claimed=False):
+    def _service_offer(self, technician_id, log, claimed=False, override_note=False):
         """Offer the inquiry to ``technician_id``; ``claimed`` when _service_claim locked it already."""
         # an offer withdrawn just before is closed in the database before the new one opens
         self.env.flush_all()
@@ -429,26 +441,16 @@ class CrmLead(models.Model):
                     "technician_id": technician_id,
                     "offered_at": now,
                     "routing_log_id": log.id,
+                    "override_note": override_note,
                 }
             )
         )
         Counter._count_offer(technician_id, offer)
-        self._service_write_routing(
-            {
-                "routing_state": "offered",
-                "technician_id": technician_id,
-                "offered_at": now,
-                "accepted_at": False,
-                "review_reason": False,
-                "routing_retry_at": False,
-                "routing_error": False,
-            }
-        )
+        self._service_transition("offer", technician_id=technician_id, offered_at=now)
 
     def _service_pay_rotation(self, changes):
         """Append the rotation credit changes of a decision to the ledger (no row is updated)."""
         self.env["service.rotation.entry"]._append((self.company_id or self.env.company).id, changes)
-        self.env["res.partner"].browse(changes).invalidate_recordset(["service_rotation_credit"])
 
     def _service_routing_feedback(self, leads):
         """A notification that says where the inquiries went; the view reloads after it."""
@@ -475,14 +477,11 @@ class CrmLead(models.Model):
             },
         }
 
-    def _service_withdraw_offers(self):
-        self.sudo().offer_ids.filtered(lambda o: o.state in OPEN_OFFER_STATES)._respond("withdrawn")
-
-    def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=()):
+    def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None):
         names = {c.id: c.name for c in candidates}
         by = (chosen_by or decision.chosen_by) if decision.technician_id else None
         Log = self.env["service.routing.log"]
-        reason_data = Log._reason_data(decision, inquiry, by, names, busy=busy)
+        reason_data = Log._reason_data(decision, inquiry, by, names, busy=busy, override=override)
         decision_json = decision.to_json()
         if busy:
             decision_json["busy"] = list(busy)
@@ -504,6 +503,7 @@ class CrmLead(models.Model):
                     "dropped_count": len(decision.dropped),
                     "decision": decision_json,
                     "facts": engine.facts_to_json(inquiry, candidates),
+                    "override_rules": ",".join(override["rules"]) if override else False,
                 }
             )
         )
@@ -523,7 +523,7 @@ class CrmLead(models.Model):
                                    AND (routing_retry_at IS NULL
                                         OR routing_retry_at <= (now() at time zone 'UTC')))
                       OR (routing_state = 'review' AND review_reason = 'no_candidate'
-                          AND write_date < (now() at time zone 'UTC') - interval '1 hour'))
+                          AND routing_state_date < (now() at time zone 'UTC') - interval '1 hour'))
                 ORDER BY routing_retry_at NULLS FIRST, id
                 LIMIT %s
                 FOR UPDATE SKIP LOCKED""",
@@ -546,6 +546,6 @@ class CrmLead(models.Model):
             ]
         )
         if leads:
-            leads._service_write_routing({"routing_state": "new", "review_reason": False, "routing_retry_at": False})
+            leads._service_transition("retry")
             self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger()
         return leads

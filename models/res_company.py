@@ -28,6 +28,12 @@ class ResCompany(models.Model):
         default=lambda self: self._service_default_level(),
         help="SLA tier of inquiries that name none and match no contract.",
     )
+    service_unique_window_days = fields.Integer(
+        "Repeat Window (days)",
+        default=14,
+        help="An inquiry of a known customer about the same equipment within this many days of an open one "
+        "is linked to it as a repeat, and counted once.",
+    )
     service_calendar_id = fields.Many2one(
         "resource.calendar",
         "Escalation Working Hours",

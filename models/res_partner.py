@@ -51,11 +51,6 @@ class ResPartner(models.Model):
     service_away_until = fields.Date("Away Until", help="Receives no new inquiries up to and including this day.")
     service_latitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
     service_longitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
-    service_rotation_credit = fields.Float(
-        "Rotation Credit",
-        compute="_compute_service_rotation_credit",
-        help="Offers the technician was owed by fair rotation minus the offers it got, in the current company.",
-    )
     service_user_ids = fields.Many2many(
         "res.users",
         compute="_compute_service_user_ids",
@@ -63,7 +58,6 @@ class ResPartner(models.Model):
         string="Acting Users",
         help="Portal or internal users who answer offers for this technician and see its inquiries.",
     )
-    service_lead_ids = fields.One2many("crm.lead", "technician_id", "Assigned Inquiries")
     service_open_count = fields.Integer("Open Inquiries", compute="_compute_service_open_count")
     # customer side
     is_large_account = fields.Boolean(
@@ -107,11 +101,6 @@ class ResPartner(models.Model):
             current = users.search([("service_technician_id", "=", partner.id)])
             (current - partner.service_user_ids).write({"service_technician_id": False})
             (partner.service_user_ids.sudo() - current).write({"service_technician_id": partner.id})
-
-    def _compute_service_rotation_credit(self):
-        credits = self.env["service.rotation.entry"].sudo()._credits(self.ids, self.env.company.id)
-        for partner in self:
-            partner.service_rotation_credit = credits.get(partner.id, 0.0)
 
     def _compute_service_open_count(self):
         counts = dict(
@@ -163,13 +152,21 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         partners = self
-        if self._technician_profile_changes(vals):
+        changes = self._technician_profile_changes(vals)
+        if changes:
             self._check_technician_profile_access()
-            if not self.env.su and set(vals) <= TECHNICIAN_FIELDS and self.sudo().user_ids:
-                # base refuses changes to an internal user's contact to all but user
-                # administrators; the technician profile is the dispatcher's to keep
-                self.check_access("write")
-                partners = self.sudo()
+        if (
+            vals
+            and not self.env.su
+            and set(vals) <= TECHNICIAN_FIELDS
+            and (changes or self.env.user.has_group("crm_service_routing.group_service_dispatcher"))
+            and self.sudo().user_ids
+        ):
+            # base refuses changes to an internal user's contact to all but user
+            # administrators; the technician profile is the dispatcher's to keep,
+            # also when a form saves a field with the value it already has
+            self.check_access("write")
+            partners = self.sudo()
         result = super(ResPartner, partners).write(vals)
         if "is_technician" in vals:
             # record rules read who acts for a technician (res.users.service_technician_ids)

@@ -1,29 +1,20 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import uuid
+
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-DECLINE_REASONS = [
-    ("service_area", "Outside my service area"),
-    ("capacity", "No capacity"),
-    ("specialization", "Not my specialization"),
-    ("other", "Other"),
-]
-OFFER_STATES = [
-    ("offered", "Offered"),
-    ("accepted", "Accepted"),
-    ("declined", "Declined"),
-    ("withdrawn", "Withdrawn"),
-    ("cancelled", "Inquiry Closed"),
-    ("expired", "Expired"),
-]
-# an inquiry has at most one offer in these states (a unique index says so)
-OPEN_OFFER_STATES = ("offered", "accepted")
-DECLINE_NOTE_MAX = 2000
-# Marks the routing's own writes (context key ``service_routing_write``): a
-# context that comes from outside (RPC, import, a view) cannot hold this
-# object, so no caller can pass for the routing.
-ROUTING_WRITE = object()
+from ..engine import lifecycle
+from .service_constants import (
+    DECLINE_NOTE_MAX,
+    DECLINE_REASONS,
+    OFFER_STATES,
+    OPEN_OFFER_STATES,
+    ROUTING_WRITE,
+)
 
 
 class ServiceOffer(models.Model):
@@ -46,27 +37,38 @@ class ServiceOffer(models.Model):
     lead_id = fields.Many2one(
         "crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
     )
+    # indexed by service_offer_technician_record_idx (technician_id, offered_at), see init()
     technician_id = fields.Many2one(
-        "res.partner", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
+        "res.partner", required=True, ondelete="restrict", readonly=True, check_company=True
     )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
     state = fields.Selection(OFFER_STATES, required=True, default="offered", readonly=True, index=True)
     offered_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     responded_at = fields.Datetime(readonly=True, help="When the technician accepted or declined.")
+    closed_at = fields.Datetime(readonly=True, help="When the offer stopped being open (answered no, or ended).")
     response_hours = fields.Float("Hours to Respond", readonly=True, aggregator="avg")
     decline_reason = fields.Selection(DECLINE_REASONS, readonly=True)
     decline_note = fields.Text(readonly=True)
     routing_log_id = fields.Many2one("service.routing.log", "Routing Decision", readonly=True, ondelete="set null")
     answered_by_id = fields.Many2one("res.users", readonly=True)
+    override_note = fields.Char(
+        readonly=True,
+        help="Set when a dispatcher offered the job against a routing rule: which rule, and who decided.",
+    )
+
+    # what each state implies (see engine/lifecycle.py)
+    _sql_constraints = [
+        (name, f"CHECK({check})", "An offer's state and its answer disagree: " + name)
+        for name, check in lifecycle.OFFER_CHECKS.items()
+    ]
 
     def init(self):
         # best response reads the recent offers of each technician (rotation reads the
         # last one from service.technician.counter); at most one open offer per inquiry
         self.env.cr.execute(
-            """DROP INDEX IF EXISTS service_offer_technician_offered_at_idx;
-               CREATE INDEX IF NOT EXISTS service_offer_technician_record_idx
+            """CREATE INDEX IF NOT EXISTS service_offer_technician_record_idx
                    ON service_offer (technician_id, offered_at) INCLUDE (state, response_hours);
-               DROP INDEX IF EXISTS service_offer_technician_id_idx;
+               DROP INDEX IF EXISTS service_offer__technician_id_index;
                CREATE UNIQUE INDEX IF NOT EXISTS service_offer_lead_open_uniq
                    ON service_offer (lead_id) WHERE state IN ('offered', 'accepted')"""
         )
@@ -77,9 +79,18 @@ class ServiceOffer(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        """Offers are made by the routing only (crm.lead._service_offer): deadline, pending
+        notification and token are set in the same INSERT."""
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
             raise UserError(self.env._("Offers are made by the routing: use Assign Technician or Route Again."))
-        return super().create(vals_list)
+        for vals in vals_list:
+            vals.setdefault("access_token", str(uuid.uuid4()))
+            if vals.get("state", lifecycle.O_OFFERED) == lifecycle.O_OFFERED and vals.get("lead_id"):
+                vals.update(self._service_escalation_values(vals))
+            vals.update(self._service_notify_create_values(vals))
+        offers = super().create(vals_list)
+        offers._service_escalation_after_create()
+        return offers
 
     def write(self, vals):
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
@@ -99,12 +110,9 @@ class ServiceOffer(models.Model):
         for offer in self:
             offer._check_answer_access()
             offer = offer.sudo()  # checked just above
-            offer._lock_open(("offered",), "accept")
-            lead = offer.lead_id
-            offer._respond("accepted")
-            now = fields.Datetime.now()
-            lead._service_write_routing({"routing_state": "accepted", "accepted_at": now})
-            lead.sudo().message_post(
+            offer._lock_open((lifecycle.O_OFFERED,), "accept")
+            offer.lead_id._service_transition("accept")
+            offer.lead_id.message_post(
                 body=self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name),
                 subtype_xmlid="mail.mt_note",
                 author_id=offer._service_author().id,
@@ -119,25 +127,19 @@ class ServiceOffer(models.Model):
             offer = offer.sudo()  # checked just above
             offer._lock_open(OPEN_OFFER_STATES, "decline")
             lead = offer.lead_id
-            offer._respond("declined", decline_reason=reason, decline_note=note or False)
-            lead._service_write_unoffered("new")
+            lead._service_transition("decline", offer_values={"decline_reason": reason, "decline_note": note or False})
             reason_label = dict(self._fields["decline_reason"]._description_selection(self.env))[reason]
-            technician_name = offer.technician_id.display_name
-            lead.sudo().message_post(
-                body=self.env._(
-                    "Declined by %(technician)s: %(reason)s. Note: %(note)s",
-                    technician=technician_name,
-                    reason=reason_label,
-                    note=note,
-                )
-                if note
-                else self.env._(
-                    "Declined by %(technician)s: %(reason)s.", technician=technician_name, reason=reason_label
-                ),
+            body = self.env._(
+                "Declined by %(technician)s: %(reason)s.",
+                technician=offer.technician_id.display_name,
+                reason=reason_label,
+            )
+            lead.message_post(
+                body=Markup("%s<br/>%s") % (body, note) if note else body,
                 subtype_xmlid="mail.mt_note",
                 author_id=offer._service_author().id,
             )
-            lead.sudo()._service_route_safely("decline")
+            lead._service_route_safely("decline")
         return True
 
     # ------------------------------------------------------------
@@ -173,7 +175,7 @@ class ServiceOffer(models.Model):
             raise ValidationError(
                 self.env._("The %(what)s is too long: at most %(max)s characters.", what=what, max=limit)
             )
-        if any(ord(char) < 32 and char not in "\n\t\r" for char in text):
+        if any((ord(char) < 32 and char not in "\n\t\r") or 0x7F <= ord(char) <= 0x9F for char in text):
             raise ValidationError(self.env._("The %(what)s contains control characters.", what=what))
         return text
 
@@ -213,16 +215,56 @@ class ServiceOffer(models.Model):
                 )
             )
 
-    def _respond(self, state, **values):
-        """Close open offers: accepted, declined, withdrawn or cancelled, now."""
+    def _service_transition(self, event, **values):
+        """Move each offer by ``event`` (see engine/lifecycle.py); the only writer of ``state``.
+
+        Called by crm.lead._service_transition, which moves the inquiry with
+        it. The answer (accept, decline) is timed and signed; an offer that
+        closes gets its closing time, and its deadline, escalation and
+        follow-up stop (escalation and notification add their values through
+        the hooks below). An event the state does not allow is a clear error.
+        """
         now = fields.Datetime.now()
+        labels = dict(self._fields["state"]._description_selection(self.env))
         for offer in self:
-            offer.sudo().with_context(service_routing_write=ROUTING_WRITE).write(
-                {
-                    "state": state,
-                    "responded_at": now,
-                    "response_hours": (now - offer.offered_at).total_seconds() / 3600.0,
-                    "answered_by_id": self.env.uid if state in ("accepted", "declined") else False,
-                    **values,
-                }
-            )
+            try:
+                target = lifecycle.offer_target(event, offer.state)
+            except lifecycle.IllegalTransition:
+                raise UserError(
+                    self.env._(
+                        "The offer of %(lead)s to %(technician)s cannot be %(event)s: it is %(state)s.",
+                        lead=offer.sudo().lead_id.display_name,
+                        technician=offer.sudo().technician_id.display_name,
+                        event=self._service_event_label(event),
+                        state=labels.get(offer.state, offer.state),
+                    )
+                ) from None
+            vals = {"state": target, **values}
+            if event in ("accept", "decline"):
+                vals.update(
+                    responded_at=now,
+                    response_hours=(now - offer.offered_at).total_seconds() / 3600.0,
+                    answered_by_id=self.env.uid,
+                )
+            vals["closed_at"] = False if target in OPEN_OFFER_STATES else now
+            vals.update(offer._service_escalation_transition_values(target, now))
+            vals.update(offer._service_notify_transition_values(event, target))
+            offer._service_write(vals)
+        self._service_after_transition()
+        return True
+
+    def _service_write(self, vals):
+        """The routing's own write of offer fields (with the rights it needs)."""
+        return self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
+
+    @api.model
+    def _service_event_label(self, event):
+        return {
+            "accept": self.env._("accepted"),
+            "decline": self.env._("declined"),
+            "withdraw": self.env._("withdrawn"),
+            "expire": self.env._("passed on"),
+            "done": self.env._("marked done"),
+            "cancel": self.env._("cancelled"),
+            "restore": self.env._("restored"),
+        }.get(event, event)

@@ -4,13 +4,12 @@ import datetime
 import logging
 import threading
 
-from markupsafe import Markup
-
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
-from .service_offer import ROUTING_WRITE
+from .service_constants import OPEN_OFFER_STATES
+from .service_outbox import Outbox
 from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
@@ -107,23 +106,6 @@ class ServiceOffer(models.Model):
         return res
 
     # ------------------------------------------------------------
-    # CRUD
-    # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("lead_id") and vals.get("state", "offered") == "offered":
-                vals.update(self._service_escalation_values(vals))
-        offers = super().create(vals_list)
-        if any(offers.mapped("service_notify")):
-            # an offer mail to send: the scheduled action runs now, and plans its next run itself
-            offers._service_wake(fields.Datetime.now())
-        else:
-            offers._service_wake(min(filter(None, offers.mapped("next_escalation_at")), default=None))
-        return offers
-
-    # ------------------------------------------------------------
     # BUSINESS: PLANNING
     # ------------------------------------------------------------
 
@@ -157,19 +139,29 @@ class ServiceOffer(models.Model):
         calendar = level._service_calendar(self.company_id or self.env.company)
         return {"followup_due_at": level._service_add_hours(calendar, since, level.followup_hours)}
 
-    def _respond(self, state, **values):
-        if state != "accepted":
-            return super()._respond(state, **values)
-        now = fields.Datetime.now()
-        for offer in self:
-            super(ServiceOffer, offer)._respond(
-                state, **values, followup_count=0, next_escalation_at=False, **offer._service_followup_values(now)
-            )
-            offer._service_wake(offer.followup_due_at)
-        return None
+    def _service_escalation_after_create(self):
+        """New offers: the scheduled action runs now for an offer mail, else at the first ladder stage."""
+        if any(self.mapped("service_notify")):
+            # an offer mail to send: the scheduled action runs now, and plans its next run itself
+            self._service_wake(fields.Datetime.now())
+        else:
+            self._service_wake(min(filter(None, self.mapped("next_escalation_at")), default=None))
 
-    def _service_write(self, vals):
-        return self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
+    def _service_escalation_transition_values(self, target, now):
+        """Hook of _service_transition: an accepted offer's follow-up starts, a closed one's clocks stop."""
+        self.ensure_one()
+        if target == "accepted":
+            return {"followup_count": 0, "next_escalation_at": False, **self._service_followup_values(now)}
+        if target not in OPEN_OFFER_STATES:
+            return {"next_escalation_at": False, "next_escalation_stage_id": False, "followup_due_at": False}
+        return {}
+
+    def _service_after_transition(self):
+        """Hook of _service_transition: wake the scheduled action for what the offers now wait for."""
+        if any(self.mapped("service_notify")):
+            self._service_wake(fields.Datetime.now())
+        else:
+            self._service_wake(min(filter(None, self.mapped("followup_due_at")), default=None))
 
     @api.model
     def _service_wake(self, at):
@@ -310,14 +302,14 @@ class ServiceOffer(models.Model):
 
     def _service_escalate_batch(self, now):
         ladders = {}
-        outbox = _Outbox()
+        outbox = Outbox()
         for offer in self:
             level = offer.service_level_id
             key = (level.id, offer.company_id.id)
             if key not in ladders:
                 ladders[key] = (level._service_ladder(), level._service_calendar(offer.company_id or self.env.company))
             ladder, calendar = ladders[key]
-            own = _Outbox()
+            own = Outbox()
             try:
                 with self.env.cr.savepoint():
                     offer._service_escalate_one(ladder, calendar, now, own)
@@ -385,8 +377,7 @@ class ServiceOffer(models.Model):
         technician = self.technician_id
         try:
             with self.env.cr.savepoint():
-                self._respond("expired")
-                lead._service_write_unoffered("new")
+                lead._service_transition("expire")
                 decision = lead._service_route("escalation")[lead.id]
                 if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE:
                     raise _KeepOffer()
@@ -419,9 +410,7 @@ class ServiceOffer(models.Model):
     def _service_to_review(self, stage, outbox):
         lead = self.lead_id
         technician = self.technician_id
-        self._respond("expired")
-        self._service_write({"escalation_stage_id": stage.id, "next_escalation_at": False})
-        lead._service_write_unoffered("review", review_reason="unanswered")
+        lead._service_transition("review", review_reason="unanswered", offer_values={"escalation_stage_id": stage.id})
         outbox.note(
             lead,
             self.env._(
@@ -436,7 +425,7 @@ class ServiceOffer(models.Model):
     # ------------------------------------------------------------
 
     def _service_follow_up_batch(self, now):
-        outbox = _Outbox()
+        outbox = Outbox()
         for offer in self:
             level = offer.service_level_id
             if not level.followup_hours:
@@ -489,64 +478,3 @@ class ServiceOffer(models.Model):
             summary=self.env._("Follow up the inquiry"),
             note=self.env._("No activity on this accepted inquiry yet: call the customer and agree an appointment."),
         )
-
-
-class _Outbox:
-    """What a batch sends, sent once at its end: chatter notes per inquiry, mails per template
-    (one rendering per template and batch), channel-manager notices per set of recipients."""
-
-    def __init__(self):
-        self.notes = {}  # lead -> [text]
-        self.mails = {}  # template xmlid -> offers
-        self.notices = []  # (offer, template xmlid, summary)
-
-    def note(self, lead, text):
-        self.notes.setdefault(lead, []).append(text)
-
-    def mail(self, template_xmlid, offer):
-        self.mails[template_xmlid] = self.mails.get(template_xmlid, offer.browse()) | offer
-
-    def notify(self, offer, template_xmlid, summary):
-        self.notices.append((offer, template_xmlid, summary))
-
-    def merge(self, other):
-        for lead, texts in other.notes.items():
-            self.notes.setdefault(lead, []).extend(texts)
-        for template_xmlid, offers in other.mails.items():
-            self.mail(template_xmlid, offers)
-        self.notices.extend(other.notices)
-
-    def flush(self, env):
-        # channel managers: an activity on each inquiry, a mail per template and set of recipients
-        groups = {}
-        for offer, template_xmlid, summary in self.notices:
-            lead = offer.lead_id
-            users = offer.service_level_id._service_managers() or lead.user_id
-            # the mail below tells them; no second "activity assigned" mail
-            quiet = lead.with_context(mail_activity_quick_update=True)
-            for user in users:
-                quiet.activity_schedule("mail.mail_activity_data_todo", user_id=user.id, summary=summary)
-            if users.partner_id:
-                key = (template_xmlid, tuple(sorted(users.partner_id.ids)))
-                groups[key] = groups.get(key, offer.browse()) | offer
-            self.note(
-                lead,
-                env._(
-                    "%(summary)s: notified %(users)s.",
-                    summary=summary,
-                    users=", ".join(users.mapped("name")) or env._("nobody (no channel manager on the SLA tier)"),
-                ),
-            )
-        for (template_xmlid, partner_ids), offers in groups.items():
-            template = env.ref(template_xmlid, raise_if_not_found=False)
-            if template:
-                template.sudo().send_mail_batch(
-                    offers.ids, email_values={"recipient_ids": [Command.set(list(partner_ids))]}
-                )
-        for template_xmlid, offers in self.mails.items():
-            template = env.ref(template_xmlid, raise_if_not_found=False)
-            if template:
-                template.sudo().send_mail_batch(offers.ids)
-        if self.notes:
-            leads = env["crm.lead"].browse(lead.id for lead in self.notes)
-            leads._message_log_batch({lead.id: Markup("<br/>").join(texts) for lead, texts in self.notes.items()})

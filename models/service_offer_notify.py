@@ -9,8 +9,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools.misc import babel_locale_parse, format_datetime, get_lang, posix_to_ldml
 
-from .service_offer import OPEN_OFFER_STATES
-from .service_offer_escalation import _Outbox
+from .service_constants import OPEN_OFFER_STATES
+from .service_outbox import Outbox
 from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
@@ -58,9 +58,10 @@ class ServiceOffer(models.Model):
     service_site_text = fields.Char(compute="_compute_service_notify_texts")
     service_contact_text = fields.Char(compute="_compute_service_notify_texts")
     service_closed_text = fields.Char(compute="_compute_service_notify_texts")
+    service_override_html = fields.Html(compute="_compute_service_notify_texts", sanitize=False)
 
     @api.depends_context("lang")
-    @api.depends("state", "access_token", "technician_id.tz", "lead_id")
+    @api.depends("state", "access_token", "technician_id.tz", "lead_id", "override_note")
     def _compute_service_notify_texts(self):
         lead_model = self.env["crm.lead"]
         occasions = dict(lead_model._fields["service_occasion"]._description_selection(self.env))
@@ -86,6 +87,12 @@ class ServiceOffer(models.Model):
             )
             offer.service_contact_text = ", ".join(filter(None, [lead.contact_name or lead.partner_name, lead.phone]))
             offer.service_closed_text = closed.get(offer.state, "")
+            offer.service_override_html = (
+                offer.override_note
+                and Markup('<p style="padding: 8px; border-left: 4px solid #d9534f;"><strong>%s</strong></p>')
+                % offer.override_note
+                or ""
+            )
 
     @api.depends("technician_id.email")
     def _compute_service_partner_to(self):
@@ -109,6 +116,8 @@ class ServiceOffer(models.Model):
             "object.service_site_text",
             "object.service_contact_text",
             "object.service_closed_text",
+            "object.override_note",
+            "object.service_override_html",
         )
 
     def init(self):
@@ -119,30 +128,6 @@ class ServiceOffer(models.Model):
                    ON service_offer (id) WHERE service_notify IS NOT NULL"""
         )
         return res
-
-    # ------------------------------------------------------------
-    # CRUD
-    # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        # recorded in the INSERT itself; the escalation's create wakes the scheduled action at once for it
-        for vals in vals_list:
-            state = vals.get("state", "offered")
-            if state in OPEN_OFFER_STATES:
-                vals.setdefault("service_notify", "offer" if state == "offered" else "accepted")
-        return super().create(vals_list)
-
-    def _respond(self, state, **values):
-        if "service_notify" in values:
-            return super()._respond(state, **values)
-        notify = {offer: offer._service_notify_on_close(state) for offer in self}
-        if any(notify.values()):
-            # woken first: a later wake in this transaction (the follow-up of an acceptance) adds no trigger
-            self._service_wake(fields.Datetime.now())
-        for offer in self:
-            super(ServiceOffer, offer)._respond(state, service_notify=notify[offer], **values)
-        return None
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -182,15 +167,26 @@ class ServiceOffer(models.Model):
             zone = pytz.utc.localize(value).astimezone(pytz.timezone(tz)).tzname()
         return f"{format_datetime(self.env, value, tz=tz, dt_format=pattern)} {zone}"
 
-    def _service_notify_on_close(self, state):
-        """What closing (or accepting) this offer leaves to tell."""
+    @api.model
+    def _service_notify_create_values(self, vals):
+        """Hook of create: what a new offer leaves to tell, recorded in the INSERT itself."""
+        state = vals.get("state", "offered")
+        if state in OPEN_OFFER_STATES and "service_notify" not in vals:
+            return {"service_notify": "offer" if state == "offered" else "accepted"}
+        return {}
+
+    def _service_notify_transition_values(self, event, target):
+        """Hook of _service_transition: what the transition leaves to tell the technician."""
         self.ensure_one()
-        if state == "accepted":
-            return "accepted"
+        if target == "accepted":
+            # a restored job is no news to its technician
+            return {"service_notify": "accepted" if event == "accept" else False}
         if self.service_notify == "offer":
             # the technician was never told of the offer: nothing to take back
-            return False
-        return "unfollow" if state == "declined" else "withdrawn"
+            return {"service_notify": False}
+        if target == "done":
+            return {"service_notify": False}
+        return {"service_notify": "unfollow" if target == "declined" else "withdrawn"}
 
     def _service_technician_users(self):
         """{technician id: its active users} for these offers' technicians (one query)."""
@@ -245,7 +241,7 @@ class ServiceOffer(models.Model):
         self = self.sudo()  # noqa: PLW0642 - locked by the scheduled action, which runs as the system
         users_by_technician = self._service_technician_users()
         recipients = self._service_recipients(users_by_technician)
-        outbox = _Outbox()
+        outbox = Outbox()
         follow, unfollow, accepted = {}, {}, self.browse()
         for offer in self:
             lead = offer.lead_id

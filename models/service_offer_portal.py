@@ -3,11 +3,12 @@
 import datetime
 import uuid
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import consteq, format_amount, format_date, plaintext2html
 
-from .service_offer import OPEN_OFFER_STATES, ROUTING_WRITE
+from .service_constants import OPEN_OFFER_STATES, ROUTING_WRITE
+from .service_input import parse_amount
 from .service_visit import WORK_DONE_MAX
 
 NOTE_MAX = 2000
@@ -27,12 +28,6 @@ class ServiceOffer(models.Model):
     def _compute_access_url(self):
         for offer in self:
             offer.access_url = f"/my/service/offer/{offer.id}"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            vals.setdefault("access_token", str(uuid.uuid4()))
-        return super().create(vals_list)
 
     def _portal_ensure_token(self):
         # offers are written by the routing only: an offer made before tokens gets one here
@@ -91,6 +86,7 @@ class ServiceOffer(models.Model):
     def _service_portal_set_appointment(self, when, access_token=None):
         """Record the appointment agreed with the customer (a naive UTC datetime)."""
         offer = self._service_check_portal_access(access_token)
+        offer._service_check_current(self.env._("set an appointment"))
         offer._service_check_accepted(self.env._("set an appointment"))
         if not isinstance(when, datetime.datetime):
             raise ValidationError(self.env._("Give the appointment as a date and a time."))
@@ -100,6 +96,7 @@ class ServiceOffer(models.Model):
     def _service_portal_post_note(self, text, access_token=None):
         """A note for the back office, in the inquiry's chatter."""
         offer = self._service_check_portal_access(access_token)
+        offer._service_check_current(self.env._("send a note"))
         text = self._service_clean_text(text, NOTE_MAX, self.env._("note"))
         if not text:
             raise ValidationError(self.env._("Write the note first."))
@@ -114,6 +111,7 @@ class ServiceOffer(models.Model):
     def _service_portal_document_visit(self, values, access_token=None):
         """Document a visit: work done, next maintenance, follow-on order and amount."""
         offer = self._service_check_portal_access(access_token)
+        offer._service_check_current(self.env._("document a visit"))
         offer._service_check_accepted(self.env._("document a visit"))
         lead = offer.lead_id
         visit_date = values.get("visit_date") or fields.Date.context_today(self)
@@ -124,6 +122,7 @@ class ServiceOffer(models.Model):
         amount = values.get("followon_amount") or 0.0
         if not isinstance(amount, (int, float)) or isinstance(amount, bool):
             raise ValidationError(self.env._("The order amount must be a number."))
+        amount = parse_amount(self.env, amount, self.env._("order amount"))
         visit = (
             self.env["service.visit"]
             .sudo()
@@ -176,6 +175,8 @@ class ServiceOffer(models.Model):
         offer = self._service_check_portal_access()
         if not offer._service_is_mine():
             raise AccessError(self.env._("Log in to raise a follow-on inquiry."))
+        offer._service_check_current(self.env._("raise a follow-on inquiry"))
+        offer._service_check_accepted(self.env._("raise a follow-on inquiry"))
         lead = offer.lead_id
         name = self._service_clean_text(values.get("name"), 200, self.env._("title"))
         if not name:
@@ -238,6 +239,23 @@ class ServiceOffer(models.Model):
     # ------------------------------------------------------------
     # BUSINESS: PORTAL
     # ------------------------------------------------------------
+
+    def _service_check_current(self, what):
+        """This offer is still its inquiry's current one (offered or accepted, not declined, expired,
+        withdrawn or closed): only through it does its technician act on the inquiry."""
+        self.ensure_one()
+        offer = self.sudo()
+        # an inquiry has one open offer at most (a unique index): an open offer is its current one
+        if offer.state not in OPEN_OFFER_STATES:
+            labels = dict(offer._fields["state"]._description_selection(self.env))
+            raise UserError(
+                self.env._(
+                    "You cannot %(what)s through this offer: it is no longer open (%(state)s), "
+                    "and the inquiry is no longer yours.",
+                    what=what,
+                    state=labels.get(offer.state, offer.state),
+                )
+            )
 
     def _service_check_accepted(self, what):
         self.ensure_one()

@@ -45,18 +45,6 @@ class ServiceRotationEntry(models.Model):
         )
 
     @api.model
-    def _credits(self, technician_ids, company_id):
-        """{technician id: credit} in ``company_id``."""
-        if not technician_ids:
-            return {}
-        self.env.cr.execute(
-            """SELECT technician_id, sum(change) FROM service_rotation_entry
-                WHERE technician_id = ANY(%s) AND company_id = %s GROUP BY technician_id""",
-            (list(technician_ids), company_id),
-        )
-        return dict(self.env.cr.fetchall())
-
-    @api.model
     def _cron_fold(self):
         return self._fold()
 

@@ -7,8 +7,8 @@ from odoo.exceptions import UserError
 from odoo.tools.misc import babel_locale_parse, format_date, format_datetime, formatLang, get_lang, posix_to_ldml
 
 from ..engine import routing as engine
+from .service_constants import REVIEW_REASONS, ROUTING_WRITE, TRIGGERS
 from .service_level import STRATEGY_SELECTION
-from .service_offer import ROUTING_WRITE
 
 
 def format_minutes(env, value):
@@ -21,33 +21,9 @@ def format_minutes(env, value):
     return format_datetime(env, value, dt_format=pattern)
 
 
-TRIGGERS = [
-    ("create", "Inquiry created"),
-    ("decline", "Declined"),
-    ("reassign", "Reassigned"),
-    ("manual", "Dispatcher"),
-    ("cron", "Scheduled backstop"),
-    ("escalation", "Escalation"),
-    ("rerun", "Routed again"),
-    ("reopen", "Reopened"),
-    ("update", "Address or equipment corrected"),
-]
 OUTCOMES = [
     ("offered", "Offered"),
     ("review", "Held for review"),
-]
-REVIEW_REASONS = [
-    ("safety_critical", "Safety-critical equipment"),
-    ("large_account", "Large account"),
-    ("unknown_postal_code", "Unknown postal code"),
-    ("postal_data_missing", "Postal data not loaded"),
-    ("unknown_equipment", "Unknown equipment"),
-    ("no_candidate", "No eligible technician"),
-    ("manual", "Held by a dispatcher"),
-    ("copy", "Copy of another inquiry"),
-    ("routing_error", "Routing error"),
-    ("match_to_confirm", "Match to confirm"),
-    ("unanswered", "Offer not answered"),
 ]
 
 
@@ -78,6 +54,11 @@ class ServiceRoutingLog(models.Model):
         readonly=True,
     )
     review_reason = fields.Selection(REVIEW_REASONS, readonly=True)
+    override_rules = fields.Char(
+        "Overridden Rules",
+        readonly=True,
+        help="Set when a dispatcher offered the job against routing rules (codes, comma-separated).",
+    )
     # the decision as a code and its parameters (names, counts, rule codes), rendered
     # in the reader's language by _compute_reason: never a sentence frozen in the
     # language of whoever triggered the routing
@@ -198,6 +179,8 @@ class ServiceRoutingLog(models.Model):
             "away": self.env._("Away"),
             "capacity": self.env._("Capacity"),
             "declined": self.env._("Declined before"),
+            "excluded": self.env._("Passed over on Route Again"),
+            "safety_training": self.env._("Not trained for safety-critical equipment"),
         }.get(rule, rule)
 
     # ------------------------------------------------------------
@@ -205,8 +188,12 @@ class ServiceRoutingLog(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _reason_data(self, decision, inquiry, chosen_by, names, busy=()):
-        """The codes and parameters a decision's sentence is rendered from (see _render_reason)."""
+    def _reason_data(self, decision, inquiry, chosen_by, names, busy=(), override=None):
+        """The codes and parameters a decision's sentence is rendered from (see _render_reason).
+
+        ``override``: {"rules": [rule codes], "user": name} when a dispatcher
+        offered the job against the rules that would have dropped the technician.
+        """
         data = {"strategy": decision.strategy, "count": len(decision.ranking)}
         if decision.technician_id:
             data["code"] = {"contract": "offered_contract", "dispatcher": "offered_dispatcher"}.get(
@@ -227,6 +214,11 @@ class ServiceRoutingLog(models.Model):
                 data["contract"] = {"status": "missing"}
         if busy:
             data["busy"] = [str(names.get(tid, tid)) for tid in busy]
+        excluded = sorted(inquiry.excluded_technician_ids) if inquiry else ()
+        if excluded:
+            data["excluded"] = [str(names.get(tid, tid)) for tid in excluded]
+        if override:
+            data["override"] = override
         return data
 
     @api.model
@@ -266,6 +258,18 @@ class ServiceRoutingLog(models.Model):
             text += " " + self.env._(
                 "Passed over, being offered another inquiry at the same moment: %(names)s.",
                 names=", ".join(data["busy"]),
+            )
+        if data.get("excluded"):
+            text += " " + self.env._(
+                "Not offered again to %(names)s, who had the job when it was routed again.",
+                names=", ".join(data["excluded"]),
+            )
+        override = data.get("override")
+        if override:
+            text += " " + self.env._(
+                "Override by %(user)s: %(rules)s.",
+                user=override.get("user") or "",
+                rules=", ".join(self._rule_label(rule) for rule in override.get("rules") or ()),
             )
         return text
 
@@ -316,6 +320,8 @@ class ServiceRoutingLog(models.Model):
             )
         if rule == engine.RULE_DECLINED:
             return self.env._("Declined this inquiry before")
+        if rule == engine.RULE_EXCLUDED:
+            return self.env._("Had the job when a dispatcher routed it again")
         return self._rule_label(rule)
 
     @api.model

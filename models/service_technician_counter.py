@@ -31,10 +31,22 @@ class ServiceTechnicianCounter(models.Model):
     last_offered_at = fields.Datetime(readonly=True)
     # rotation orders technicians by their last offer: read here, not from the offer history
     last_offer_id = fields.Many2one("service.offer", readonly=True, ondelete="set null")
+    # the company of the last offer: the row tells of it (its inquiry), so only that company reads it
+    company_id = fields.Many2one("res.company", readonly=True, ondelete="set null")
 
     _sql_constraints = [
         ("technician_uniq", "unique(technician_id)", "One counter per technician."),
     ]
+
+    def init(self):
+        # rows counted before they carried a company: their last offer's, else their technician's
+        self.env.cr.execute(
+            """UPDATE service_technician_counter c
+                  SET company_id = COALESCE(
+                          (SELECT o.company_id FROM service_offer o WHERE o.id = c.last_offer_id),
+                          (SELECT p.company_id FROM res_partner p WHERE p.id = c.technician_id))
+                WHERE c.company_id IS NULL"""
+        )
 
     @api.model
     def _claim(self, technician_id, lead_id, wait=False, company_id=None):
@@ -67,12 +79,13 @@ class ServiceTechnicianCounter(models.Model):
         """
         self.env.cr.execute(
             """INSERT INTO service_technician_counter
-                      (technician_id, last_offered_at, last_offer_id)
-               VALUES (%s, %s, %s)
+                      (technician_id, last_offered_at, last_offer_id, company_id)
+               VALUES (%s, %s, %s, %s)
                ON CONFLICT (technician_id) DO UPDATE
                   SET last_offered_at = EXCLUDED.last_offered_at,
-                      last_offer_id = EXCLUDED.last_offer_id""",
-            (technician_id, offer.offered_at, offer.id),
+                      last_offer_id = EXCLUDED.last_offer_id,
+                      company_id = EXCLUDED.company_id""",
+            (technician_id, offer.offered_at, offer.id, offer.company_id.id or None),
             # a stale snapshot is expected under load: the request is retried, no error to log
             log_exceptions=False,
         )

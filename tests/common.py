@@ -11,6 +11,7 @@ from odoo.modules.module import get_module_path
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user
+from odoo.tools import lazy_property
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -21,6 +22,30 @@ def in_days(days, hour=9, minute=30):
     """A naive datetime ``days`` from now at a whole minute."""
     when = fields.Datetime.now() + datetime.timedelta(days=days)
     return when.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+class _ThreadTransaction(api.Transaction):
+    """A transaction that keeps its registry when reset (after a serialization failure)."""
+
+    def reset(self):
+        for env in self.envs:
+            env.registry = self.registry
+            lazy_property.reset_all(env)
+            env._cache_key.clear()
+        self.clear()
+
+
+def thread_env(registry, cr, uid, context=None):
+    """An environment for ``cr`` in a thread of its own, bound to ``registry`` directly.
+
+    ``api.Environment`` and Odoo's retry (which resets the transaction) look
+    the registry up by name, under a lock that Odoo's own test runner holds
+    while it runs post-install tests: a thread that did so would wait for the
+    test that waits for it. The registry of a test run is never reloaded.
+    """
+    if cr.transaction is None:
+        cr.transaction = _ThreadTransaction(registry)
+    return api.Environment(cr, uid, context or {})
 
 
 def geonames_dir():
@@ -256,7 +281,7 @@ class ConcurrentCase(BaseCase):
     def in_request(self, func, uid=SUPERUSER_ID):
         """Run ``func(env)`` as an RPC request would: own cursor, retried on serialization failures."""
         with self.registry.cursor() as cr:
-            env = api.Environment(cr, uid, {})
+            env = thread_env(self.registry, cr, uid)
             return retrying(functools.partial(func, env), env)
 
     def run_threads(self, functions):

@@ -310,7 +310,9 @@ class TestCompanyIsolation(ServiceRoutingCase):
         first = self.env["crm.lead"].browse(self.submit(self.company_de, equipment="BWP")["id"])
         self.assertEqual(first.technician_id, shared)
         # full in the German company, free in the Austrian one
-        self.assertEqual(self.submit(self.company_de, equipment="BWP")["review_reason"], "no_candidate")
+        full = self.submit(self.company_de, equipment="BWP")
+        self.assertEqual(full["review_reason"], "review")
+        self.assertEqual(self.env["crm.lead"].browse(full["id"]).review_reason, "no_candidate")
         second = self.env["crm.lead"].browse(self.submit(self.company_at, equipment="BWP")["id"])
         self.assertEqual(second.technician_id, shared)
 

@@ -4,12 +4,19 @@
 
 import datetime
 import random
-import unittest
 
-from odoo.addons.crm_service_routing.engine import postal, routing
+from odoo.tests import BaseCase, tagged
+
+from odoo.addons.crm_service_routing.engine import lifecycle, postal, routing
 
 TODAY = datetime.date(2026, 5, 4)
 T0 = datetime.datetime(2026, 5, 1, 8, 0)
+
+
+def range_contains(zip_from, zip_to, code):
+    """How the range index reads a range: its stored bounds around the normalised code."""
+    low, high = postal.range_keys(zip_from, zip_to)
+    return low <= postal.normalize_postal_code(code) <= high
 
 
 def inquiry(**values):
@@ -31,7 +38,8 @@ def candidate(id_, **values):
     return routing.Candidate(**base)
 
 
-class TestFilters(unittest.TestCase):
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestFilters(BaseCase):
     def assertDropped(self, cand, rule, inq=None):
         decision = routing.decide(inq or inquiry(), [cand], routing.STRATEGY_ROTATION, TODAY)
         self.assertEqual([(d.id, d.rule) for d in decision.dropped], [(cand.id, rule)])
@@ -99,7 +107,8 @@ class TestFilters(unittest.TestCase):
         self.assertDropped(cand, routing.RULE_AREA)
 
 
-class TestStrategies(unittest.TestCase):
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestStrategies(BaseCase):
     def rank(self, strategy, candidates, inq=None):
         decision = routing.decide(inq or inquiry(), candidates, strategy, TODAY)
         return [r.id for r in decision.ranking]
@@ -200,7 +209,8 @@ class TestStrategies(unittest.TestCase):
             routing.decide(inquiry(), [candidate(1)], "coin_toss", TODAY)
 
 
-class TestChoice(unittest.TestCase):
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestChoice(BaseCase):
     def test_contract_technician_first(self):
         inq = inquiry(existing_customer=True, contract_technician_id=2)
         cands = [candidate(1), candidate(2, last_offered_at=T0, last_offer_seq=3)]
@@ -264,7 +274,8 @@ class TestChoice(unittest.TestCase):
             )
 
 
-class TestPostal(unittest.TestCase):
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestPostal(BaseCase):
     def test_normalize_and_validate(self):
         self.assertEqual(postal.normalize_postal_code(" 80 331 "), "80331")
         self.assertEqual(postal.normalize_postal_code("sw1a 1aa"), "SW1A1AA")
@@ -280,12 +291,12 @@ class TestPostal(unittest.TestCase):
         self.assertEqual(postal.lookup_key("DE", "80331"), "80331")
 
     def test_ranges(self):
-        self.assertTrue(postal.range_contains("80", "81", "81999"))
-        self.assertTrue(postal.range_contains("80000", "81999", "81999"))
-        self.assertFalse(postal.range_contains("80000", "81999", "82000"))
-        self.assertFalse(postal.range_contains("80", "81", "79999"))
-        self.assertTrue(postal.range_contains("80331", None, "80331"))
-        self.assertFalse(postal.range_contains("80331", None, "80332"))
+        self.assertTrue(range_contains("80", "81", "81999"))
+        self.assertTrue(range_contains("80000", "81999", "81999"))
+        self.assertFalse(range_contains("80000", "81999", "82000"))
+        self.assertFalse(range_contains("80", "81", "79999"))
+        self.assertTrue(range_contains("80331", None, "80331"))
+        self.assertFalse(range_contains("80331", None, "80332"))
 
     def test_distance_and_box(self):
         munich, berlin = (48.137, 11.575), (52.520, 13.405)
@@ -295,3 +306,46 @@ class TestPostal(unittest.TestCase):
         for bearing_point in ((munich[0] + 0.449, munich[1]), (munich[0], munich[1] + 0.672)):
             self.assertLessEqual(postal.haversine_km(*munich, *bearing_point), 50.1)
             self.assertTrue(south <= bearing_point[0] <= north and west <= bearing_point[1] <= east)
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestLifecycleTable(BaseCase):
+    """The transition table: every event names known states, and what it allows is what callers rely on."""
+
+    def test_table_names_known_states(self):
+        for event, (sources, target, offer_events) in lifecycle.LEAD_TRANSITIONS.items():
+            with self.subTest(event=event):
+                self.assertTrue(set(sources) <= {None, *lifecycle.LEAD_STATES})
+                self.assertIn(target, (*lifecycle.LEAD_STATES, lifecycle.OFFER_STATE))
+                self.assertTrue(set(offer_events) <= set(lifecycle.OFFER_OPEN_STATES))
+                self.assertTrue(set(offer_events.values()) <= set(lifecycle.OFFER_TRANSITIONS))
+        for event, (sources, target) in lifecycle.OFFER_TRANSITIONS.items():
+            with self.subTest(offer_event=event):
+                self.assertTrue(set(sources) <= set(lifecycle.OFFER_STATES))
+                self.assertIn(target, lifecycle.OFFER_STATES)
+
+    def test_closing_ends_the_accepted_offer(self):
+        self.assertEqual(lifecycle.lead_target("win", "accepted", "accepted"), ("done", "done"))
+        self.assertEqual(lifecycle.lead_target("lose", "accepted", "accepted"), ("cancelled", "cancel"))
+        self.assertEqual(lifecycle.lead_target("lose", "offered", "offered"), ("cancelled", "cancel"))
+        self.assertEqual(lifecycle.lead_target("win", "review", None), ("done", None))
+
+    def test_illegal_transitions(self):
+        for event, state, offer_state in (
+            ("decline", "done", None),  # a won job cannot be declined
+            ("decline", "cancelled", None),
+            ("accept", "accepted", "accepted"),
+            ("offer", "offered", "offered"),  # a second offer needs the first withdrawn
+            ("reopen", "new", None),
+            ("merge", "new", None),  # nothing to take over
+            ("open", "new", None),
+        ):
+            with self.subTest(event=event, state=state), self.assertRaises(lifecycle.IllegalTransition):
+                lifecycle.lead_target(event, state, offer_state)
+        for event, state in (("accept", "declined"), ("decline", "done"), ("expire", "accepted"), ("done", "offered")):
+            with self.subTest(offer_event=event, state=state), self.assertRaises(lifecycle.IllegalTransition):
+                lifecycle.offer_target(event, state)
+
+    def test_merge_takes_over_the_open_offer(self):
+        self.assertEqual(lifecycle.lead_target("merge", "new", "accepted"), ("accepted", None))
+        self.assertEqual(lifecycle.lead_target("merge", "review", "offered"), ("offered", None))

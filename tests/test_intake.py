@@ -154,8 +154,10 @@ class TestIntake(ServiceRoutingCase):
         lead = self.Lead.browse(result["id"])
         self.assertEqual(lead.country_id, self.at)
         self.assertEqual(lead.phone, "+4315123456")
-        # Vienna is known (Austria's postal data are loaded) but nobody covers it
-        self.assertEqual((result["routing_state"], result["review_reason"]), ("review", "no_candidate"))
+        # Vienna is known (Austria's postal data are loaded) but nobody covers it; the caller
+        # is told "review", as for every reason its request does not show
+        self.assertEqual((result["routing_state"], result["review_reason"]), ("review", "review"))
+        self.assertEqual(lead.review_reason, "no_candidate")
 
     def test_phone_is_normalised_to_e164(self):
         for phone in ("089 7654321", "089/765 43 21", "0049 89 7654321", "+49 (89) 7654321", "+49-89-7654321"):

@@ -28,7 +28,7 @@ from odoo.addons.crm_service_routing.models.crm_lead_intake import (
     INTAKE_MAX_LENGTHS,
 )
 
-from .common import ServiceRoutingCase, in_days
+from .common import ServiceRoutingCase, in_days, thread_env
 
 INTAKE_LOGGER = "odoo.addons.crm_service_routing.models.crm_lead_intake"
 
@@ -200,8 +200,9 @@ class TestIntakeIntegrity(ServiceRoutingCase):
             ("9999-12-31T23:59:59", "Preferred Appointment 9999-12-31 23:59:59 lies more than 5 years ahead"),
             ("9999-12-31T23:00:00-05:00", "preferred_appointment: 9999-12-31T23:00:00-05:00 is out of range"),
             ("0001-01-01T00:00:00+01:00", "preferred_appointment: 0001-01-01T00:00:00\\+01:00 is out of range"),
-            ("0001-01-01T00:00:00", "Preferred Appointment .* lies in the past"),
-            ("0001-01-01T00:30:00-01:00", "Preferred Appointment .* lies in the past"),
+            ("0001-01-01T00:00:00", "preferred_appointment: 0001-01-01T00:00:00 is out of range"),
+            ("0001-01-01T00:30:00-01:00", "preferred_appointment: 0001-01-01T00:30:00-01:00 is out of range"),
+            ("1999-01-01T00:30:00-01:00", "Preferred Appointment .* lies in the past"),
             (in_days(5 * 366).isoformat(), "lies more than 5 years ahead"),
             ("10000-01-01T00:00:00", "is not a date and time"),
         ]
@@ -485,7 +486,7 @@ class TestIntakeConcurrency(BaseCase):
             threading.current_thread().testing = True
             try:
                 with self.registry.cursor() as cr:
-                    env = api.Environment(cr, self.user_id, {})
+                    env = thread_env(self.registry, cr, self.user_id)
                     barrier.wait(timeout=30)
                     results[index] = retrying(functools.partial(getattr(env["crm.lead"], method), payload), env)
             except Exception as error:  # noqa: BLE001 - reported below

@@ -377,8 +377,8 @@ class TestPortalPages(ServicePortalCase, HttpCase):
             headers=headers,
             allow_redirects=False,
         )
-        self.assertEqual(response.status_code, 409)
-        self.assertIn("Unknown decline reason", json.loads(response.text)["error"])
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Choose the decline reason from the list", json.loads(response.text)["error"])
         self.assertEqual(offer.state, "accepted")
 
     def test_form_errors_come_back_on_the_page(self):

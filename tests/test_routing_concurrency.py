@@ -91,11 +91,12 @@ class TestRoutingConcurrency(ConcurrentCase):
         # what one test left open does not fill the next one's capacity
         with self.registry.cursor() as cr:
             cr.execute(
-                "UPDATE crm_lead SET active = false, routing_state = 'cancelled' WHERE equipment_type_id = %s",
+                "UPDATE crm_lead SET active = false, routing_state = 'cancelled', review_reason = NULL"
+                " WHERE equipment_type_id = %s",
                 (self.type_id,),
             )
             cr.execute(
-                """UPDATE service_offer SET state = 'cancelled'
+                """UPDATE service_offer SET state = 'cancelled', closed_at = now() at time zone 'UTC'
                     WHERE technician_id = ANY(%s) AND state IN ('offered', 'accepted')""",
                 (self.technician_ids,),
             )

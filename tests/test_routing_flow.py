@@ -223,8 +223,9 @@ class TestRoutingFlow(ServiceRoutingCase):
         stuck = self._create_inquiry(zip="10115")
         self.env["crm.lead"]._route_pending()
         self.assertEqual(len(stuck.routing_log_ids), 1)
+        self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE crm_lead SET write_date = now() at time zone 'UTC' - interval '2 hours' WHERE id = %s",
+            "UPDATE crm_lead SET routing_state_date = now() at time zone 'UTC' - interval '2 hours' WHERE id = %s",
             (stuck.id,),
         )
         self.env["crm.lead"]._route_pending()

@@ -19,7 +19,7 @@ OFFLINE_PAGE_KEPT = """(async () => {
         return false;
     }
     for (const key of await caches.keys()) {
-        const cached = key.startsWith("crm_service_routing-pages")
+        const cached = key.startsWith("crm_service_routing-offline")
             && (await (await caches.open(key)).match("/my/service/offline"));
         if (cached) {
             return true;

@@ -288,6 +288,11 @@ class Bench:
             "create_uid": "%(uid)s",
             "write_uid": "%(uid)s",
         }
+        # a closed offer has its closing time, and the accepted job of a closed inquiry ends with it,
+        # where the life cycle has these
+        with_closed_at = "closed_at" in self.env["service.offer"]._fields
+        offer_states = self.env["service.offer"]._fields["state"].get_values(self.env)
+        final_state = "CASE WHEN h.won THEN 'done' ELSE 'cancelled' END" if "done" in offer_states else "'accepted'"
         self.insert_select(
             "service_offer",
             "service.offer",
@@ -305,6 +310,7 @@ class Bench:
                         "THEN 'No time this month' END",
                         "create_date": "h.first_at",
                         "write_date": "h.first_at + h.first_hours * interval '1 hour'",
+                        **({"closed_at": "h.first_at + h.first_hours * interval '1 hour'"} if with_closed_at else {}),
                     },
                     "bench_history h WHERE h.two_offers",
                 ),
@@ -312,7 +318,7 @@ class Bench:
                     {
                         **offer,
                         "technician_id": "h.tech",
-                        "state": "'accepted'",
+                        "state": final_state,
                         "offered_at": "h.final_at",
                         "responded_at": accepted_at,
                         "response_hours": "h.accept_hours",
@@ -320,6 +326,7 @@ class Bench:
                         "decline_note": "NULL",
                         "create_date": "h.final_at",
                         "write_date": accepted_at,
+                        **({"closed_at": f"{accepted_at} + interval '5 days'"} if with_closed_at else {}),
                     },
                     "bench_history h",
                 ),

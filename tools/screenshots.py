@@ -80,6 +80,29 @@ SHOTS = [
         "login": DISPATCHER,
         "wait": ".o_graph_view canvas, .o_view_nocontent",
     },
+    # CRM > Reporting > Service: acceptance rate per technician, the measures by technician and product line,
+    # the scorecard of the last 90 days
+    {
+        "name": "service_report_graph",
+        "path": "/odoo/action-crm_service_routing.service_inquiry_report_action",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_graph_view canvas, .o_view_nocontent",
+    },
+    {
+        "name": "service_report_pivot",
+        "path": "/odoo/action-crm_service_routing.service_inquiry_report_action?view_type=pivot",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_pivot_view .o_pivot table, .o_view_nocontent",
+    },
+    {
+        "name": "technician_scorecard",
+        "path": "/odoo/action-crm_service_routing.service_technician_scorecard_action",
+        "viewport": DESKTOP,
+        "login": DISPATCHER,
+        "wait": ".o_list_view .o_data_row, .o_view_nocontent",
+    },
     # the technician portal on a phone (demo: Anna Berger)
     {
         "name": "portal_list",

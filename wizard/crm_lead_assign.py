@@ -39,6 +39,14 @@ class CrmLeadAssign(models.TransientModel):
     )
     warning = fields.Char(compute="_compute_warning")
     needs_confirmation = fields.Boolean(compute="_compute_warning")
+    current_offer_state = fields.Selection(related="lead_id.service_offer_id.state", string="Current Offer")
+    current_technician_id = fields.Many2one(
+        related="lead_id.service_offer_id.technician_id", string="Current Technician"
+    )
+    confirm_withdraw = fields.Boolean(
+        "Withdraw the Accepted Job",
+        help="The current technician accepted the job: tick to take it from them and offer it to the one chosen.",
+    )
     confirm_unqualified = fields.Boolean(
         "Offer Anyway",
         help="The job is safety-critical and the technician is not trained for this equipment: "
@@ -193,15 +201,47 @@ class CrmLeadAssign(models.TransientModel):
                     equipment=lead.equipment_type_id.display_name,
                 )
             )
+        previous = lead.sudo().service_offer_id
+        previous_technician = previous.technician_id
+        if previous_technician == self.technician_id:
+            raise UserError(
+                self.env._(
+                    "%(lead)s is already with %(technician)s (%(state)s): nothing to change.",
+                    lead=lead.display_name,
+                    technician=self.technician_id.display_name,
+                    state=dict(previous._fields["state"]._description_selection(self.env))[previous.state],
+                )
+            )
+        if previous.state == "accepted" and not self.confirm_withdraw:
+            raise UserError(
+                self.env._(
+                    "%(technician)s has accepted %(lead)s. Tick 'Withdraw the Accepted Job' to take it from them "
+                    "and offer it to %(new)s; they are told by mail.",
+                    technician=previous_technician.display_name,
+                    lead=lead.display_name,
+                    new=self.technician_id.display_name,
+                )
+            )
+        override = self._service_override()
         inquiry, candidates = lead._service_gather_facts(extra_technician_ids={self.technician_id.id}, with_stats=True)
         decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(self))
         decision = dataclasses.replace(
             decision, technician_id=self.technician_id.id, chosen_by="dispatcher", review_reason=None
         )
-        previous = lead.sudo().service_offer_id
-        previous_technician = previous.technician_id
-        lead._service_withdraw_offers()
-        lead._service_apply_decision(decision, "manual", inquiry, candidates, chosen_by="dispatcher")
+        if previous:
+            # what the dispatcher saw: an accepted job only with the box ticked (a race ends here, not silently)
+            lead._service_transition(
+                "withdraw", expected=("offered", "accepted") if self.confirm_withdraw else ("offered",)
+            )
+        lead._service_apply_decision(
+            decision,
+            "manual",
+            inquiry,
+            candidates,
+            chosen_by="dispatcher",
+            override=override,
+            override_note=override and self._service_override_note(override),
+        )
         if previous_technician:
             body = self.env._(
                 "%(user)s offered the job to %(technician)s instead of %(previous)s.",
@@ -214,6 +254,14 @@ class CrmLeadAssign(models.TransientModel):
                 "%(user)s offered the job to %(technician)s.",
                 user=self.env.user.name,
                 technician=self.technician_id.display_name,
+            )
+        if override:
+            body = "{} {}".format(
+                body,
+                self.env._(
+                    "Override of the routing rules: %(rules)s.",
+                    rules=", ".join(self.env["service.routing.log"]._rule_label(rule) for rule in override["rules"]),
+                ),
             )
         lead.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
         return {
@@ -230,6 +278,39 @@ class CrmLeadAssign(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _service_override(self):
+        """{"rules": [...], "user": name} when the chosen technician breaks a routing rule, else None."""
+        self.ensure_one()
+        rules = []
+        if self.lead_id._service_unqualified(self.technician_id):
+            rules.append("safety_training")
+        line = self.line_ids.filtered(lambda line: line.technician_id == self.technician_id)[:1]
+        if not line:
+            rules.append(engine.RULE_AREA)
+        elif not line.eligible and line.rule:
+            rules.append(line.rule)
+        return {"rules": rules, "user": self.env.user.name} if rules else None
+
+    def _service_override_note(self, override):
+        """The override in the technician's language, for the offer mail and the portal page."""
+        env = self.with_context(lang=self.technician_id.lang or self.env.lang).env
+        Log = env["service.routing.log"]
+        note = env._(
+            "Offered to you by %(user)s against the routing rules: %(rules)s.",
+            user=override["user"],
+            rules=", ".join(Log._rule_label(rule) for rule in override["rules"]),
+        )
+        if "safety_training" in override["rules"]:
+            note = "{} {}".format(
+                note,
+                env._(
+                    "Safety-critical equipment (%(equipment)s): follow its safety instructions, and call the "
+                    "back office before you start if you are unsure.",
+                    equipment=self.lead_id.equipment_type_id.display_name,
+                ),
+            )
+        return note
 
     def action_rerun(self):
         self.ensure_one()

@@ -9,6 +9,7 @@ from ..models.service_level import STRATEGY_SELECTION
 COMPANY_FIELDS = (
     "service_routing_strategy",
     "service_response_window_days",
+    "service_unique_window_days",
     "service_level_id",
     "service_calendar_id",
     "service_iap_enrich",
@@ -29,6 +30,7 @@ class ServiceRoutingSettings(models.TransientModel):
     company_id = fields.Many2one("res.company", required=True, readonly=True, default=lambda self: self.env.company)
     service_routing_strategy = fields.Selection(STRATEGY_SELECTION, "Routing Strategy", required=True)
     service_response_window_days = fields.Integer("Response Record Window (days)")
+    service_unique_window_days = fields.Integer("Repeat Window (days)")
     service_level_id = fields.Many2one(
         "service.level", "Default SLA Tier", domain="[('company_id', 'in', [company_id, False])]"
     )

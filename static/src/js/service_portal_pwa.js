@@ -9,8 +9,8 @@
  * Online, the forms post as usual: nothing here is needed for that.
  */
 import { _t } from "@web/core/l10n/translation";
+import { user } from "@web/core/user";
 import publicWidget from "@web/legacy/js/public/public_widget";
-import { session } from "@web/session";
 
 import {
     dropEntry,
@@ -24,10 +24,65 @@ import {
 const SW_URL = "/my/service/sw.js";
 const SW_SCOPE = "/my/service";
 const PAGE_CACHE_PREFIX = "crm_service_routing-pages-";
+const OWNER_CACHE = "crm_service_routing-owner";
+const OWNER_URL = "/my/service/__owner__";
+const KEY_PATTERN = /^[0-9]+-[0-9]+$/;
 const RETRY_MS = 30000;
 
+/**
+ * Whose pages this page may keep: "<user id>-<company id>" as the technician
+ * pages render it (meta service-cache-key), or for any other page of the site
+ * the logged-in user's id alone ("" for nobody). Odoo 18 no longer keeps the
+ * user's id in the session object: it comes from the page.
+ */
+function pageOwner() {
+    const meta = document.querySelector("meta[name='service-cache-key']");
+    const key = meta ? meta.getAttribute("content") || "" : "";
+    if (KEY_PATTERN.test(key)) {
+        return { key, uid: key.split("-")[0] };
+    }
+    return { key: null, uid: user.userId ? String(user.userId) : "" };
+}
+
+function keyUser(key) {
+    return KEY_PATTERN.test(key || "") ? key.split("-")[0] : "";
+}
+
+/**
+ * Drop the kept pages of anyone but the user (and company) of this page. Runs on
+ * every page of the site, the login page included: whoever logs in next on a
+ * shared phone, however the last session ended, never gets the last one's pages.
+ */
+async function checkOwner() {
+    if (!window.caches || offlineCopy()) {
+        return;
+    }
+    const { key, uid } = pageOwner();
+    const cached = await window.caches.match(OWNER_URL, { cacheName: OWNER_CACHE });
+    const owner = cached ? await cached.text() : "";
+    const changed = key ? owner !== key : keyUser(owner) !== uid;
+    if (!changed) {
+        return;
+    }
+    const keep = key ? `${PAGE_CACHE_PREFIX}v2-${key}` : null;
+    for (const name of await window.caches.keys()) {
+        if (name.startsWith(PAGE_CACHE_PREFIX) && name !== keep) {
+            await window.caches.delete(name);
+        }
+    }
+    const ownerCache = await window.caches.open(OWNER_CACHE);
+    if (key) {
+        await ownerCache.put(OWNER_URL, new Response(key, { headers: { "Content-Type": "text/plain" } }));
+    } else {
+        await ownerCache.delete(OWNER_URL);
+    }
+}
+
+// every page of the site: the technician pages and the others (login, portal home)
+const ownerChecked = checkOwner().catch(() => {});
+
 function offlineCopy() {
-    return document.body.hasAttribute("data-service-offline-copy");
+    return Boolean(document.body && document.body.hasAttribute("data-service-offline-copy"));
 }
 
 function isOffline() {
@@ -49,7 +104,7 @@ async function forgetPages() {
         return;
     }
     for (const name of await window.caches.keys()) {
-        if (name.startsWith(PAGE_CACHE_PREFIX)) {
+        if (name.startsWith(PAGE_CACHE_PREFIX) || name === OWNER_CACHE) {
             await window.caches.delete(name);
         }
     }
@@ -62,7 +117,10 @@ publicWidget.registry.ServicePortalPwa = publicWidget.Widget.extend({
     },
 
     start() {
-        this.uid = session.uid || false;
+        // the logged-in user (Odoo 18: @web/core/user, no longer session.uid); a token
+        // link opened without a login: false
+        this.uid = user.userId || false;
+        this.ownerChecked = ownerChecked;
         this._flushing = false;
         this._retryTimer = null;
         this._onOnline = this._onOnline.bind(this);

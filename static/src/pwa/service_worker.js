@@ -6,8 +6,17 @@
  * - Pages under /my/service (GET only): network first; a copy of the last good
  *   answer is kept, and served when the network is away, marked with
  *   data-service-offline-copy on <body> so that the page shows an offline banner.
- * - Bundles under /web/assets (their URLs change with their content) and the
- *   app's icons: cache first.
+ * - The copies are kept per user and company: each page carries whose it is
+ *   (the X-Service-Cache-Key header, "<user id>-<company id>"), and a cache per
+ *   key holds them. The key of the last page the server answered is the owner:
+ *   offline, only the owner's copies are served. A page of another key, an
+ *   answer that sends to the login page (the session ended, however), a page
+ *   of the site that names another user (service_portal_pwa.js) or a logout
+ *   drop every other key's copies.
+ * - A page never loaded, offline: the app's own offline page (kept when the
+ *   worker installs, for everyone: it names nobody), not the browser's error.
+ * - Bundles under /web/assets (their URLs change with their content), the
+ *   app's icons and the company logo of the page header: cache first.
  * - Anything else, every POST, and anything of another origin: not touched.
  *
  * A plain script, not an Odoo module: it runs outside the page.
@@ -15,16 +24,21 @@
 /* eslint-env serviceworker */
 "use strict";
 
-const VERSION = "1";
-const PAGE_CACHE = `crm_service_routing-pages-v${VERSION}`;
+const VERSION = "2";
+const PAGE_CACHE_PREFIX = "crm_service_routing-pages-";
 const ASSET_CACHE = `crm_service_routing-assets-v${VERSION}`;
-const CACHES = [PAGE_CACHE, ASSET_CACHE];
+// whose pages are kept: one entry, the key of the user and company last seen online
+const OWNER_CACHE = "crm_service_routing-owner";
+const OWNER_URL = "/my/service/__owner__";
+const KEY_HEADER = "X-Service-Cache-Key";
+const KEY_PATTERN = /^[0-9]+-[0-9]+$/;
 const MAX_PAGES = 60;
 const MAX_ASSETS = 80;
 const SCOPE_PATH = "/my/service";
 const OFFLINE_MARK = "data-service-offline-copy";
 // the app's own page for a page never loaded, shown instead of the browser's error page
 const OFFLINE_PAGE = "/my/service/offline";
+const OFFLINE_CACHE = `crm_service_routing-offline-v${VERSION}`;
 
 function isPage(url) {
     return (
@@ -61,12 +75,70 @@ async function trim(cacheName, max) {
     }
 }
 
-async function putPage(request, response) {
-    const cache = await caches.open(PAGE_CACHE);
+function pageCacheName(key) {
+    return `${PAGE_CACHE_PREFIX}v${VERSION}-${key}`;
+}
+
+async function currentOwner() {
+    const cached = await caches.match(OWNER_URL, { cacheName: OWNER_CACHE });
+    const key = cached ? await cached.text() : "";
+    return KEY_PATTERN.test(key) ? key : "";
+}
+
+/** ``key`` ("" when nobody is logged in) owns the kept pages now: the pages of any other key go. */
+async function setOwner(key) {
+    const keep = KEY_PATTERN.test(key) ? pageCacheName(key) : null;
+    for (const name of await caches.keys()) {
+        if (name.startsWith(PAGE_CACHE_PREFIX) && name !== keep) {
+            await caches.delete(name);
+        }
+    }
+    const cache = await caches.open(OWNER_CACHE);
+    if (keep) {
+        await cache.put(OWNER_URL, new Response(key, { headers: { "Content-Type": "text/plain" } }));
+    } else {
+        await cache.delete(OWNER_URL);
+    }
+}
+
+function responseKey(response) {
+    const key = (response && response.headers.get(KEY_HEADER)) || "";
+    return KEY_PATTERN.test(key) ? key : "";
+}
+
+function sentToLogin(response) {
+    // a navigation answered by a redirect (opaque to us) or followed to the login page
+    return (
+        response.type === "opaqueredirect" ||
+        (response.redirected && new URL(response.url).pathname.startsWith("/web/login"))
+    );
+}
+
+/** What an answer from the server says of who is logged in: their pages stay, the rest go. */
+async function learnOwner(response) {
+    const key = responseKey(response);
+    if (key) {
+        if (key !== (await currentOwner())) {
+            await setOwner(key);
+        }
+        return key;
+    }
+    if (sentToLogin(response)) {
+        await setOwner("");
+    }
+    return "";
+}
+
+async function putPage(key, request, response) {
+    if (!key || key !== (await currentOwner())) {
+        return;
+    }
+    const pageCache = pageCacheName(key);
+    const cache = await caches.open(pageCache);
     // a fresh copy goes to the end of the queue
     await cache.delete(request);
     await cache.put(request, response);
-    await trim(PAGE_CACHE, MAX_PAGES);
+    await trim(pageCache, MAX_PAGES);
 }
 
 async function markedCopy(cached) {
@@ -80,23 +152,28 @@ async function markedCopy(cached) {
 
 async function networkFirst(event) {
     const request = event.request;
+    let response;
     try {
-        const response = await fetch(request);
-        if (isCacheable(response)) {
-            event.waitUntil(putPage(request, response.clone()));
-        }
-        return response;
+        response = await fetch(request);
     } catch (error) {
-        const cached = await caches.match(request, { cacheName: PAGE_CACHE, ignoreVary: true });
-        if (cached) {
+        // offline: the copy of the user last seen online, never another's
+        const owner = await currentOwner();
+        const cached =
+            owner && (await caches.match(request, { cacheName: pageCacheName(owner), ignoreVary: true }));
+        if (cached && responseKey(cached) === owner) {
             return markedCopy(cached);
         }
-        const offline = request.mode === "navigate" && (await caches.match(OFFLINE_PAGE, { cacheName: PAGE_CACHE }));
+        const offline = request.mode === "navigate" && (await caches.match(OFFLINE_PAGE, { cacheName: OFFLINE_CACHE }));
         if (offline) {
             return markedCopy(offline);
         }
         throw error;
     }
+    const copy = isCacheable(response) ? response.clone() : null;
+    event.waitUntil(
+        learnOwner(response).then((key) => (copy && key ? putPage(key, request, copy) : undefined))
+    );
+    return response;
 }
 
 async function cacheFirst(event) {
@@ -122,10 +199,10 @@ async function keepOfflinePage() {
     try {
         const response = await fetch(OFFLINE_PAGE, { credentials: "same-origin" });
         if (isCacheable(response)) {
-            await putPage(OFFLINE_PAGE, response);
+            await (await caches.open(OFFLINE_CACHE)).put(OFFLINE_PAGE, response);
         }
     } catch {
-        // offline already: kept on the next visit online
+        // offline already: kept when the worker installs again
     }
 }
 
@@ -138,8 +215,10 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
     event.waitUntil(
         (async () => {
+            const owner = await currentOwner();
+            const keep = [ASSET_CACHE, OWNER_CACHE, OFFLINE_CACHE, owner ? pageCacheName(owner) : null];
             for (const name of await caches.keys()) {
-                if (name.startsWith("crm_service_routing-") && !CACHES.includes(name)) {
+                if (name.startsWith("crm_service_routing-") && !keep.includes(name)) {
                     await caches.delete(name);
                 }
             }
@@ -176,18 +255,18 @@ self.addEventListener("message", (event) => {
                     if (url.origin !== self.location.origin || !(isPage(url) || isAsset(url))) {
                         continue;
                     }
-                    const cacheName = isPage(url) ? PAGE_CACHE : ASSET_CACHE;
-                    if (isAsset(url) && (await caches.match(url.href, { cacheName }))) {
+                    if (isAsset(url) && (await caches.match(url.href, { cacheName: ASSET_CACHE }))) {
                         continue;
                     }
                     try {
                         const response = await fetch(url.href, { credentials: "same-origin" });
-                        if (isCacheable(response)) {
-                            if (cacheName === PAGE_CACHE) {
-                                await putPage(url.href, response);
-                            } else {
-                                await (await caches.open(ASSET_CACHE)).put(url.href, response);
+                        if (isPage(url)) {
+                            const key = await learnOwner(response);
+                            if (key && isCacheable(response)) {
+                                await putPage(key, url.href, response);
                             }
+                        } else if (isCacheable(response)) {
+                            await (await caches.open(ASSET_CACHE)).put(url.href, response);
                         }
                     } catch {
                         // offline already: nothing to keep
@@ -196,7 +275,12 @@ self.addEventListener("message", (event) => {
             })()
         );
     } else if (data.type === "crm_service_routing:forget") {
-        // another user, or a logout: the pages of the last one are dropped
-        event.waitUntil(caches.delete(PAGE_CACHE).then(keepOfflinePage));
+        // a logout: the pages of the last user are dropped
+        event.waitUntil(setOwner(""));
+    } else if (data.type === "crm_service_routing:owner") {
+        // a page of the site names who is logged in now (a key, or "" for nobody)
+        event.waitUntil(
+            currentOwner().then((owner) => (owner !== (data.key || "") ? setOwner(data.key || "") : undefined))
+        );
     }
 });

@@ -114,7 +114,7 @@ tours.add("crm_service_routing_portal_offline_page", {
                 }
                 for (let attempt = 0; attempt < 50; attempt++) {
                     const keys = await caches.keys();
-                    for (const key of keys.filter((name) => name.startsWith("crm_service_routing-pages"))) {
+                    for (const key of keys.filter((name) => name.startsWith("crm_service_routing-offline"))) {
                         const cached = await (await caches.open(key)).match("/my/service/offline");
                         if (cached && (await cached.text()).includes("o_service_portal_offline")) {
                             return;

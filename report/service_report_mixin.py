@@ -1,0 +1,45 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import models
+from odoo.models import parse_read_group_spec
+from odoo.tools import SQL
+
+
+class ServiceReportMixin(models.AbstractModel):
+    """Measures of the service reports that are no sum or average of rows.
+
+    A rate such as the acceptance rate is a ratio of two sums (accepted over
+    answered offers): ``_service_ratios`` names, per rate field, its numerator
+    and denominator, and every grouped read (pivot, graph, list groups,
+    ``read_group`` over RPC) computes ``100 * SUM(numerator) / SUM(denominator)``
+    for the group (or another factor than 100). ``_service_medians`` names fields whose average is read as
+    the median of another field of the group's rows. A row shows its own value.
+    """
+
+    _name = "service.report.mixin"
+    _description = "Service Report Measures"
+
+    # {rate field: (numerator field, denominator field, factor)}: 100 for a percentage
+    _service_ratios = {}
+    # {median field: field whose median it is}
+    _service_medians = {}
+
+    def _read_group_select(self, aggregate_spec, query):
+        if aggregate_spec != "__count":
+            fname, _property, func = parse_read_group_spec(aggregate_spec)
+            if func == "avg" and fname in self._service_ratios:
+                numerator, denominator, factor = self._service_ratios[fname]
+                return SQL(
+                    "(%s * SUM(%s) / NULLIF(SUM(%s), 0))::float8",
+                    float(factor),
+                    self._field_to_sql(self._table, numerator, query),
+                    self._field_to_sql(self._table, denominator, query),
+                )
+            if func == "avg" and fname in self._service_medians:
+                # checks read access like any field of the group
+                super()._read_group_select(aggregate_spec, query)
+                return SQL(
+                    "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY %s)",
+                    self._field_to_sql(self._table, self._service_medians[fname], query),
+                )
+        return super()._read_group_select(aggregate_spec, query)

@@ -1,0 +1,114 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Query budgets of the hot paths: routing one inquiry, accept, decline, one escalation batch.
+
+The budgets are the numbers tools/bench.sh and tools/bench_escalation.sh
+report; a change that adds a query per inquiry or per offer fails here.
+"""
+
+import datetime
+
+from odoo import Command
+from odoo.tests import freeze_time, tagged
+
+from .common import ServiceRoutingCase
+
+T0 = datetime.datetime(2026, 6, 1, 8, 0)
+
+# routing one inquiry that exists already (the backstop's case), technicians read cold:
+# the same whether 3 or 23 technicians cover it
+ROUTE_QUERIES = 15
+ACCEPT_QUERIES = 21
+DECLINE_QUERIES = 34  # the answer, then the inquiry routed to the next technician
+# one escalation batch of reminders: a fixed part, and a few queries per due offer
+ESCALATION_BATCH_QUERIES = 20
+ESCALATION_QUERIES_PER_OFFER = 3
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestQueryBudgets(ServiceRoutingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Lead = cls.env["crm.lead"].with_context(service_no_routing=True)
+        # warm the caches the first routing of a process fills (ir.model, templates, the cron)
+        cls.env["crm.lead"].create(cls._vals(cls)).action_set_lost()
+
+    def _vals(self, **values):
+        return {
+            "name": "Heat pump makes noise",
+            "service_occasion": "repair",
+            "contact_name": "Eva Neu",
+            "email_from": "eva.neu@example.org",
+            "zip": "80331",
+            "city": "München",
+            "country_id": self.de.id,
+            "equipment_type_id": self.type_hp_air.id,
+            **values,
+        }
+
+    def _pending(self):
+        # as the backstop and the benchmark find it: created, its own fields read (prefetched with its batch)
+        lead = self.Lead.create(self._vals())
+        self.env.flush_all()
+        return lead
+
+    def test_route_one_inquiry(self):
+        lead = self._pending()
+        with self.assertQueryCount(ROUTE_QUERIES):
+            lead._service_route("cron")
+            self.env.flush_all()
+        self.assertEqual(lead.routing_state, "offered")
+
+    def test_route_one_inquiry_does_not_grow_with_technicians(self):
+        for index in range(20):
+            self._make_technician(f"Extra {index}", "80331", [("range", "80000", "80999")], [self.type_heatpump], [])
+        lead = self._pending()
+        with self.assertQueryCount(ROUTE_QUERIES):
+            lead._service_route("cron")
+            self.env.flush_all()
+        self.assertEqual(lead.routing_state, "offered")
+
+    def test_accept_and_decline(self):
+        lead = self._pending()
+        lead._service_route("cron")
+        self.env.flush_all()
+        self.env.invalidate_all()
+        offer_id = lead.service_offer_id.id
+        self.env.invalidate_all()
+        with self.assertQueryCount(DECLINE_QUERIES):
+            lead.action_service_decline("capacity", offer_id=offer_id)
+            self.env.flush_all()
+        self.assertEqual(lead.routing_state, "offered")
+        offer_id = lead.service_offer_id.id
+        self.env.invalidate_all()
+        with self.assertQueryCount(ACCEPT_QUERIES):
+            lead.action_service_accept(offer_id=offer_id)
+            self.env.flush_all()
+        self.assertEqual(lead.routing_state, "accepted")
+
+    def test_escalation_batch_queries_per_offer(self):
+        level = self.env.ref("crm_service_routing.service_level_standard")
+        level.write({"resource_calendar_id": False})
+        self.company.service_calendar_id = False
+        self.tech_anna.service_capacity = 100
+        self.tech_anna.write({"service_level_ids": [Command.link(level.id)]})
+        counts = {}
+        for size in (2, 8):
+            with freeze_time(T0):
+                leads = self.env["crm.lead"].create([self._vals(service_level_id=level.id) for _i in range(size)])
+                self.env["service.offer"]._service_send_notifications()
+            self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
+            self.env.flush_all()
+            self.env.invalidate_all()
+            first_stage = level._service_ladder()[0]
+            budget = ESCALATION_BATCH_QUERIES + ESCALATION_QUERIES_PER_OFFER * size
+            with (
+                freeze_time(T0 + datetime.timedelta(hours=first_stage.after_hours)),
+                self.assertQueryCount(budget),
+            ):
+                done = self.env["service.offer"]._escalate()
+                self.env.flush_all()
+            self.assertEqual(done, leads.service_offer_id)
+            counts[size] = len(done)
+        self.assertEqual(counts, {2: 2, 8: 8})
