@@ -134,21 +134,31 @@ class ServiceOffer(models.Model):
     # ------------------------------------------------------------
 
     def _service_reader_tz(self):
-        """The time zone the technician reads in: their own, their users', their country's
-        (when it has one), else the company's; UTC only when nothing names one."""
+        """The time zone the technician reads in: their own; else their country's when it runs on one
+        clock (Germany: Europe/Berlin); else their users'; else the company's; UTC only when nothing
+        names one. Read in this order, a batch of mails asks the database for the users only where the
+        country leaves the zone open."""
         self.ensure_one()
         technician = self.technician_id.sudo()
+        if technician.tz:
+            return technician.tz
+        zone = self._service_country_tz(technician.country_id)
+        if zone:
+            return zone
         users = technician.service_user_ids | technician.user_ids
-        for tz in [technician.tz, *users.mapped("tz"), self.company_id.partner_id.tz]:
+        for tz in [*users.mapped("tz"), self.company_id.partner_id.tz]:
             if tz:
                 return tz
+        return self._service_country_tz(self.company_id.country_id) or "UTC"
+
+    @staticmethod
+    def _service_country_tz(country):
+        """The zone of a country on one clock (Germany with Büsingen), else False."""
+        zones = pytz.country_timezones.get(country.code or "", [])
         now = fields.Datetime.now()
-        for country in (technician.country_id, self.company_id.country_id):
-            zones = pytz.country_timezones.get(country.code or "", [])
-            # a country on one clock (Germany with Büsingen), not one that spans several
-            if zones and len({pytz.timezone(zone).utcoffset(now) for zone in zones}) == 1:
-                return zones[0]
-        return "UTC"
+        if zones and len({pytz.timezone(zone).utcoffset(now) for zone in zones}) == 1:
+            return zones[0]
+        return False
 
     def _service_format_time(self, value):
         """``value`` as the technician reads it in a mail: in their time zone, named, in the date

@@ -65,6 +65,8 @@ class ServiceInquiryOfferStat(models.Model):
     _description = "Offer Facts per Inquiry"
     _log_access = False
     _rec_name = "lead_id"
+    # rows kept by the statement triggers below: a merge moves the offers and visits, never these
+    _service_derived = True
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, readonly=True, ondelete="cascade")
     offer_count = fields.Integer("Offers", readonly=True)

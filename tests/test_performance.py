@@ -21,7 +21,7 @@ ROUTE_QUERIES = 15
 ACCEPT_QUERIES = 21
 DECLINE_QUERIES = 34  # the answer, then the inquiry routed to the next technician
 # one escalation batch of reminders: a fixed part, and a few queries per due offer
-ESCALATION_BATCH_QUERIES = 20
+ESCALATION_BATCH_QUERIES = 21  # with the technicians' country, for the time zone of the mails
 ESCALATION_QUERIES_PER_OFFER = 3
 
 
