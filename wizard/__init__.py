@@ -5,3 +5,4 @@ from . import crm_lead_decline
 from . import service_routing_replay
 from . import crm_lead_reroute
 from . import portal_wizard
+from . import crm_lead_link
