@@ -44,6 +44,7 @@
         "wizard/service_routing_replay_views.xml",
         "wizard/crm_lead_reroute_views.xml",
         "wizard/crm_merge_opportunity_views.xml",
+        "wizard/crm_lead_link_views.xml",
         "views/service_dashboard_views.xml",
         "report/service_inquiry_report_views.xml",
         "views/crm_service_routing_menus.xml",

@@ -17,8 +17,9 @@ OFFERED = "offered"  # its open offer waits for the technician's answer
 ACCEPTED = "accepted"  # the technician took the job
 DONE = "done"  # won
 CANCELLED = "cancelled"  # lost, archived or merged into another inquiry
+LINKED = "linked"  # repeats an open inquiry of the same customer and equipment: handled there
 
-LEAD_STATES = (NEW, REVIEW, OFFERED, ACCEPTED, DONE, CANCELLED)
+LEAD_STATES = (NEW, REVIEW, OFFERED, ACCEPTED, DONE, CANCELLED, LINKED)
 LEAD_OPEN_STATES = (OFFERED, ACCEPTED)  # an open offer exists
 LEAD_LIVE_STATES = (NEW, REVIEW, OFFERED, ACCEPTED)  # not closed
 LEAD_CLOSED_STATES = (DONE, CANCELLED)
@@ -55,6 +56,9 @@ OFFER_TRANSITIONS = {
 # (None: not a service inquiry yet)
 LEAD_TRANSITIONS = {
     "open": ((None,), NEW, {}),
+    "open_linked": ((None,), LINKED, {}),  # a repeat, linked at arrival: never routed on its own
+    "link": ((NEW, REVIEW, OFFERED, ACCEPTED), LINKED, {O_OFFERED: "withdraw", O_ACCEPTED: "withdraw"}),
+    "unlink": ((LINKED,), NEW, {}),
     "offer": ((NEW, REVIEW), OFFERED, {}),  # the caller creates the offer
     "accept": ((OFFERED,), ACCEPTED, {O_OFFERED: "accept"}),
     "decline": ((OFFERED, ACCEPTED), NEW, {O_OFFERED: "decline", O_ACCEPTED: "decline"}),
@@ -62,8 +66,8 @@ LEAD_TRANSITIONS = {
     "expire": ((OFFERED,), NEW, {O_OFFERED: "expire"}),
     "review": ((NEW, REVIEW, OFFERED), REVIEW, {O_OFFERED: "expire"}),
     "retry": ((REVIEW,), NEW, {}),  # held no longer: corrected, data loaded
-    "win": (LEAD_LIVE_STATES, DONE, {O_OFFERED: "cancel", O_ACCEPTED: "done"}),
-    "lose": (LEAD_LIVE_STATES, CANCELLED, {O_OFFERED: "cancel", O_ACCEPTED: "cancel"}),
+    "win": ((*LEAD_LIVE_STATES, LINKED), DONE, {O_OFFERED: "cancel", O_ACCEPTED: "done"}),
+    "lose": ((*LEAD_LIVE_STATES, LINKED), CANCELLED, {O_OFFERED: "cancel", O_ACCEPTED: "cancel"}),
     "reopen": (LEAD_CLOSED_STATES, NEW, {}),
     "restore": (LEAD_CLOSED_STATES, ACCEPTED, {}),  # the caller restores the accepted offer
     "merge": ((NEW, REVIEW), OFFER_STATE, {}),  # the head takes over a merged inquiry's open offer
@@ -75,12 +79,19 @@ LEAD_CHECKS = {
     "OR (technician_id IS NOT NULL AND offered_at IS NOT NULL)",
     "service_accepted_has_time": "routing_state IS DISTINCT FROM 'accepted' OR accepted_at IS NOT NULL",
     "service_review_reason_in_review": "review_reason IS NULL OR routing_state = 'review'",
+    "service_linked_has_unique": "routing_state IS DISTINCT FROM 'linked' OR service_unique_lead_id IS NOT NULL",
 }
 OFFER_CHECKS = {
     "declined_has_reason": "state != 'declined' OR (decline_reason IS NOT NULL AND responded_at IS NOT NULL)",
     "accepted_has_time": "state NOT IN ('accepted', 'done') OR responded_at IS NOT NULL",
     "closed_has_time": "state IN ('offered', 'accepted') OR closed_at IS NOT NULL",
 }
+
+
+#: for reports, over an offer aliased ``o``: its technician accepted it (the job may have ended
+#: since: done, or cancelled with the inquiry), and it was answered at all (accepted or declined)
+OFFER_ACCEPTED_SQL = "(o.state IN ('accepted', 'done') OR (o.state = 'cancelled' AND o.responded_at IS NOT NULL))"
+OFFER_ANSWERED_SQL = f"(o.state = 'declined' OR {OFFER_ACCEPTED_SQL})"
 
 
 class IllegalTransition(Exception):

@@ -236,6 +236,8 @@ class CrmLead(models.Model):
         service = [bool(vals.get("service_occasion")) for vals in vals_list]
         if not any(service):
             return super().create(vals_list)
+        # completed below: the caller's dictionaries stay as they were
+        vals_list = [dict(vals) for vals in vals_list]
         if not all(service):
             created = {
                 True: iter(self.create([vals for vals, flag in zip(vals_list, service, strict=True) if flag])),
@@ -246,14 +248,15 @@ class CrmLead(models.Model):
             self._service_prepare_vals(vals)  # crm_lead_matching.py
             vals.update(self._service_match_values(vals))  # crm_lead_matching.py
             vals.update(self._service_team_values(vals))  # crm_lead_backoffice.py
-            vals.update(self._service_open_values())
+            vals.update(self._service_open_values(self._service_unique_for(vals)))  # crm_lead_uniqueness.py
         # a matched customer's contact data stay as they are: the inquiry may
         # come from a tenant or a relative with another phone; other leads
         # keep crm's behaviour
         leads = super(CrmLead, self.with_context(service_keep_partner_contact=True)).create(vals_list)
         leads = leads.with_env(self.env)
         if not self.env.context.get("service_no_routing"):
-            leads._service_route_safely("create")
+            leads.filtered(lambda lead: lead.routing_state == lifecycle.NEW)._service_route_safely("create")
+        leads.filtered("service_unique_lead_id")._service_note_linked()
         return leads
 
     def write(self, vals):
@@ -281,7 +284,11 @@ class CrmLead(models.Model):
 
     def copy(self, default=None):
         # a copy is a new inquiry nobody asked for yet: a dispatcher decides whether to route it
-        copies = super(CrmLead, self.with_context(service_no_routing=True)).copy(default).with_env(self.env)
+        copies = (
+            super(CrmLead, self.with_context(service_no_routing=True, service_no_link=True))
+            .copy(default)
+            .with_env(self.env)
+        )
         for original, new in zip(self, copies, strict=True):
             if new.routing_state == "new":
                 new._service_transition("review", review_reason="copy")
@@ -393,10 +400,14 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _service_open_values(self):
-        """The routing fields of a new service inquiry (event ``open``), set in its INSERT."""
-        target, _offer_event = lifecycle.lead_target("open", None)
-        return {"routing_state": target, "routing_state_date": fields.Datetime.now()}
+    def _service_open_values(self, unique_lead_id=False):
+        """The routing fields of a new service inquiry, set in its INSERT: event ``open``, or
+        ``open_linked`` for a repeat of the open inquiry ``unique_lead_id``."""
+        target, _offer_event = lifecycle.lead_target("open_linked" if unique_lead_id else "open", None)
+        vals = {"routing_state": target, "routing_state_date": fields.Datetime.now()}
+        if unique_lead_id:
+            vals["service_unique_lead_id"] = unique_lead_id
+        return vals
 
     def _service_transition(self, event, expected=None, offer_values=None, **values):
         """Move each inquiry by ``event`` (see engine/lifecycle.py), and its open offer with it.
@@ -441,7 +452,7 @@ class CrmLead(models.Model):
         """The routing fields state ``target`` implies, coming from ``state``."""
         self.ensure_one()
         vals = {"routing_state": target, "routing_state_date": now}
-        if target in (lifecycle.NEW, lifecycle.REVIEW):
+        if target in (lifecycle.NEW, lifecycle.REVIEW, lifecycle.LINKED):
             vals.update(
                 technician_id=False,
                 offered_at=False,
@@ -486,6 +497,9 @@ class CrmLead(models.Model):
             "reopen": self.env._("reopened"),
             "restore": self.env._("restored"),
             "merge": self.env._("merged"),
+            "open_linked": self.env._("linked"),
+            "link": self.env._("linked to another inquiry"),
+            "unlink": self.env._("unlinked"),
         }.get(event, event)
 
     def _service_check_routing_vals(self, vals_list, records=None):
@@ -539,7 +553,7 @@ class CrmLead(models.Model):
         for lead in self:
             won = lead.stage_id.is_won
             closed = not lead.active or won
-            if closed and lead.routing_state in LIVE_ROUTING_STATES:
+            if closed and lead.routing_state in (*LIVE_ROUTING_STATES, lifecycle.LINKED):
                 lead._service_transition("win" if won and lead.active else "lose")
             elif not closed and lead.routing_state in lifecycle.LEAD_CLOSED_STATES:
                 last = lead.sudo().offer_ids.sorted("id")[-1:]

@@ -61,7 +61,7 @@ class CrmLead(models.Model):
 
     @api.model
     def _service_expand_routing_states(self, values, domain):
-        return ["new", "review", "offered", "accepted"] + [v for v in ("done", "cancelled") if v in values]
+        return ["new", "review", "offered", "accepted"] + [v for v in ("done", "cancelled", "linked") if v in values]
 
     @api.depends("service_level_id.response_hours")
     def _compute_service_sla_window(self):

@@ -126,7 +126,7 @@ class CrmLead(models.Model):
         """Create (and route) one service inquiry from an integration.
 
         ``values`` uses the keys of ``INTAKE_KEYS`` (see README). Returns a
-        dict: id, status (``created`` or ``duplicate``), the caller's external
+        dict: id, status (``created``, ``linked`` or ``duplicate``), the caller's external
         reference, routing state and, when held for review, its reason: never
         what the inquiry was matched to (see :meth:`_service_intake_result`).
         A serial number or contract links its customer only when the
@@ -499,12 +499,16 @@ class CrmLead(models.Model):
         to, nor the review note: those stay on the inquiry for internal users.
         """
         self.ensure_one()
+        if status == "created" and self.routing_state == "linked":
+            # a repeat of an open inquiry of the same customer: handled there
+            status = "linked"
         return {
             "id": self.id,
             "status": status,
             "external_ref": self.service_external_ref or False,
             "routing_state": self.routing_state,
             "review_reason": self._service_intake_review_code(),
+            "unique_inquiry_id": self.service_unique_lead_id.id or False,
         }
 
     def _service_intake_review_code(self):

@@ -23,6 +23,7 @@ ROUTING_STATES = [
     (lifecycle.ACCEPTED, "Accepted"),
     (lifecycle.DONE, "Done"),
     (lifecycle.CANCELLED, "Cancelled"),
+    (lifecycle.LINKED, "Linked"),
 ]
 OFFER_STATES = [
     (lifecycle.O_OFFERED, "Offered"),
@@ -91,5 +92,6 @@ ROUTING_FIELDS = frozenset(
         "routing_retry_at",
         "routing_error",
         "service_review_todo",
+        "service_unique_lead_id",
     }
 )

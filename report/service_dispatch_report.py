@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models, tools
 
+from ..engine.lifecycle import OFFER_ANSWERED_SQL
 from ..models.service_routing_log import REVIEW_REASONS
 
 CATEGORIES = [
@@ -101,9 +102,9 @@ class ServiceDispatchReport(models.Model):
              WHERE l.active AND l.routing_state = 'review'"""
 
     def _select_answered_today(self):
-        return """
-            SELECT o.id * 4 + CASE WHEN o.state = 'accepted' THEN 2 ELSE 3 END,
-                   CASE WHEN o.state = 'accepted' THEN 'accepted_today' ELSE 'declined_today' END,
+        return f"""
+            SELECT o.id * 4 + CASE WHEN o.state = 'declined' THEN 3 ELSE 2 END,
+                   CASE WHEN o.state = 'declined' THEN 'declined_today' ELSE 'accepted_today' END,
                    o.lead_id, o.technician_id, o.service_level_id, o.equipment_type_id, NULL,
                    o.safety_critical, o.company_id, o.responded_at, o.due_at,
                    EXTRACT(EPOCH FROM (o.responded_at - o.offered_at)) / 3600.0,
@@ -112,7 +113,7 @@ class ServiceDispatchReport(models.Model):
                         WHEN o.responded_at > o.due_at THEN 'overdue'
                         ELSE 'within' END
               FROM offers o, now_utc n
-             WHERE o.state IN ('accepted', 'declined')
+             WHERE {OFFER_ANSWERED_SQL}
                AND o.responded_at >= date_trunc('day', n.now)"""
 
     def _select(self):

@@ -3,11 +3,13 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+from ..engine.lifecycle import OFFER_ACCEPTED_SQL, OFFER_ANSWERED_SQL
+
 # the columns of a stat row, as aggregated from one inquiry's offers and visits
-STAT_OFFER_COLUMNS = """
+STAT_OFFER_COLUMNS = f"""
     COUNT(*) AS offer_count,
-    COUNT(*) FILTER (WHERE o.state IN ('accepted', 'declined')) AS answered_count,
-    COUNT(*) FILTER (WHERE o.state = 'accepted') AS accepted_count,
+    COUNT(*) FILTER (WHERE {OFFER_ANSWERED_SQL}) AS answered_count,
+    COUNT(*) FILTER (WHERE {OFFER_ACCEPTED_SQL}) AS accepted_count,
     COUNT(*) FILTER (WHERE o.state = 'declined') AS decline_count,
     COUNT(*) FILTER (WHERE o.state = 'declined' AND o.decline_reason = 'service_area') AS decline_area_count,
     COUNT(*) FILTER (WHERE o.state = 'declined' AND o.decline_reason = 'capacity') AS decline_capacity_count,
@@ -18,9 +20,9 @@ STAT_OFFER_COLUMNS = """
     COALESCE(SUM(o.escalation_step), 0) AS escalation_count,
     MIN(o.offered_at) AS first_offered_at,
     MIN(o.answer_deadline) AS first_deadline,
-    MIN(o.responded_at) FILTER (WHERE o.state = 'accepted') AS accepted_at,
-    MIN(o.responded_at) FILTER (WHERE o.state IN ('accepted', 'declined')) AS first_answer_at,
-    MAX(o.technician_id) FILTER (WHERE o.state = 'accepted') AS accepted_technician_id,
+    MIN(o.responded_at) FILTER (WHERE {OFFER_ACCEPTED_SQL}) AS accepted_at,
+    MIN(o.responded_at) FILTER (WHERE {OFFER_ANSWERED_SQL}) AS first_answer_at,
+    MAX(o.technician_id) FILTER (WHERE {OFFER_ACCEPTED_SQL}) AS accepted_technician_id,
     (MAX(ARRAY[o.id, o.technician_id]))[2] AS last_technician_id"""
 STAT_VISIT_COLUMNS = """
     MIN(v.create_date) AS first_visit_at,
@@ -65,7 +67,7 @@ class ServiceInquiryOfferStat(models.Model):
     _description = "Offer Facts per Inquiry"
     _log_access = False
     _rec_name = "lead_id"
-    # rows kept by the statement triggers below: a merge moves the offers and visits, never these
+    # kept by PostgreSQL triggers from the offers and visits: a merge moves those, not these rows
     _service_derived = True
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, readonly=True, ondelete="cascade")

@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from ..engine.lifecycle import OFFER_ACCEPTED_SQL, OFFER_ANSWERED_SQL
+
 # the scorecard looks back this many days from now
 SCORECARD_DAYS = 90
 
@@ -73,7 +75,7 @@ class ServiceTechnicianScorecard(models.Model):
 
     def _select(self):
         """Counts per technician and company; the rates are made of them in ``_query()``."""
-        answered = "o.state IN ('accepted', 'declined')"
+        answered = OFFER_ANSWERED_SQL
         deadline = """COALESCE(o.answer_deadline, o.offered_at
                           + (SELECT level.response_hours FROM service_level level
                               WHERE level.id = o.service_level_id) * INTERVAL '1 hour')"""
@@ -83,7 +85,7 @@ class ServiceTechnicianScorecard(models.Model):
             o.company_id AS company_id,
             COUNT(*) AS offer_count,
             COUNT(*) FILTER (WHERE {answered}) AS answered_count,
-            COUNT(*) FILTER (WHERE o.state = 'accepted') AS accepted_count,
+            COUNT(*) FILTER (WHERE {OFFER_ACCEPTED_SQL}) AS accepted_count,
             COUNT(*) FILTER (WHERE o.state = 'declined') AS declined_count,
             COUNT(*) FILTER (WHERE o.state = 'expired') AS expired_count,
             COUNT(*) FILTER (WHERE {answered} AND o.responded_at <= {deadline}) AS within_sla_count,
@@ -91,7 +93,7 @@ class ServiceTechnicianScorecard(models.Model):
                 AS sla_due_count,
             COUNT(*) FILTER (WHERE o.escalation_step > 0) AS escalation_count,
             COALESCE(SUM(o.response_hours) FILTER (WHERE {answered}), 0) AS response_hours_sum,
-            PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY o.response_hours) FILTER (WHERE o.state = 'accepted')
+            PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY o.response_hours) FILTER (WHERE {OFFER_ACCEPTED_SQL})
                 AS median_hours_to_accept"""
 
     def _from(self):
@@ -131,7 +133,7 @@ class ServiceTechnicianScorecard(models.Model):
                        AND lead.service_unique_lead_id IS NULL
                        AND (COALESCE(stat.followon_order, FALSE) OR (stage.is_won AND lead.active))
                     OFFSET 0) lead
-             WHERE o.state = 'accepted'
+             WHERE {OFFER_ACCEPTED_SQL}
                AND o.offered_at >= (now() AT TIME ZONE 'UTC') - INTERVAL '{SCORECARD_DAYS} days'
              GROUP BY o.technician_id, o.company_id"""
 

@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 from ..engine import routing as engine
 from .common import ServiceRoutingCase
 
-RESULT_KEYS = {"id", "status", "external_ref", "routing_state", "review_reason"}
+RESULT_KEYS = {"id", "status", "external_ref", "routing_state", "review_reason", "unique_inquiry_id"}
 
 
 def request(**values):

@@ -9,10 +9,10 @@ action does outside tests, committing batch by batch.
 
 import datetime
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import SUPERUSER_ID, Command, fields
 from odoo.tests import tagged
 
-from .common import ConcurrentCase
+from .common import ConcurrentCase, thread_env
 
 OFFERS = 40
 
@@ -23,7 +23,7 @@ class TestEscalationConcurrency(ConcurrentCase):
     def setUpClass(cls):
         super().setUpClass()
         with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            env = thread_env(cls.registry, cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
             level = env["service.level"].create(
                 {
                     "name": "Concurrent Escalation",

@@ -15,6 +15,7 @@ RESULT_KEYS = {
     "id",
     "status",
     "external_ref",
+    "unique_inquiry_id",
     "routing_state",
     "review_reason",
 }
@@ -71,6 +72,7 @@ class TestIntake(ServiceRoutingCase):
                 "external_ref": "WEB-1",
                 "routing_state": "offered",
                 "review_reason": False,
+                "unique_inquiry_id": False,
             },
         )
         self.assertIn(lead.technician_id, self.tech_anna | self.tech_carla, "a technician of 80331")

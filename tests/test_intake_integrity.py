@@ -14,7 +14,7 @@ from unittest.mock import patch
 
 from psycopg2 import errors as pg_errors
 
-from odoo import SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
@@ -447,7 +447,7 @@ class TestIntakeConcurrency(BaseCase):
         super().setUpClass()
         cls.registry = Registry(get_db_name())
         with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+            env = thread_env(cls.registry, cr, SUPERUSER_ID, {})
             cls.user_id = env.ref("base.user_admin").id
 
     def setUp(self):

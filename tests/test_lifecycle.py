@@ -4,7 +4,7 @@
 
 import psycopg2
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -234,3 +234,95 @@ class TestLifecycle(ServiceRoutingCase):
         self.assertEqual(lead.zip, "80331")
         lead.write({"zip": " 81675 "})
         self.assertEqual(lead.zip, "81675")
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestUniqueInquiries(ServiceRoutingCase):
+    """Repeats of one customer about the same equipment are linked to one unique inquiry."""
+
+    def _request(self, ref, **values):
+        return {
+            "external_ref": ref,
+            "name": "Heat pump makes noise",
+            "service_occasion": "repair",
+            "contact_name": "Familie Huber",
+            "email": "huber@example.com",
+            "zip": "81675",
+            "city": "München",
+            "country": "DE",
+            **values,
+        }
+
+    def test_repeat_is_linked_not_routed(self):
+        Lead = self.env["crm.lead"]
+        first = Lead.submit_service_request(self._request("CALL-1", serial_number="HP-0001"))
+        self.assertEqual(first["status"], "created")
+        unique = Lead.browse(first["id"])
+        self.assertEqual(unique.routing_state, "offered")
+        again = Lead.submit_service_request(self._request("FORM-2", serial_number="HP-0001", service_occasion="other"))
+        self.assertEqual((again["status"], again["unique_inquiry_id"]), ("linked", unique.id))
+        repeat = Lead.browse(again["id"])
+        self.assertEqual((repeat.routing_state, repeat.service_unique_lead_id), ("linked", unique))
+        self.assertFalse(repeat.offer_ids, "not routed on its own")
+        self.assertFalse(repeat.routing_log_ids)
+        self.assertEqual(unique.service_linked_lead_ids, repeat)
+        self.assertIn("Repeat of", repeat.message_ids[0].body)
+        # the retry of the repeat answers the same
+        retry = Lead.submit_service_request(self._request("FORM-2", serial_number="HP-0001", service_occasion="other"))
+        self.assertEqual((retry["status"], retry["id"]), ("duplicate", repeat.id))
+
+    def test_same_type_and_occasion_without_serial(self):
+        Lead = self.env["crm.lead"]
+        vals = self._inquiry_vals(email_from="huber@example.com", zip="81675", equipment_type_id=self.type_pv.id)
+        unique = Lead.create(vals)
+        self.assertEqual(unique.match_method, "email")
+        repeat = Lead.create(dict(vals))
+        self.assertEqual(repeat.service_unique_lead_id, unique)
+        other_occasion = Lead.create(dict(vals, service_occasion="maintenance"))
+        self.assertFalse(other_occasion.service_unique_lead_id)
+        self.assertEqual(other_occasion.routing_state, "offered")
+        stranger = Lead.create(dict(vals, email_from="someone@example.org"))
+        self.assertFalse(stranger.service_unique_lead_id, "only a matched customer's inquiries are repeats")
+
+    def test_window_and_closed_inquiries(self):
+        Lead = self.env["crm.lead"]
+        vals = self._inquiry_vals(email_from="huber@example.com", zip="81675", equipment_type_id=self.type_pv.id)
+        old = Lead.create(vals)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET create_date = create_date - interval '15 days' WHERE id = %s", [old.id]
+        )
+        self.assertFalse(Lead.create(dict(vals)).service_unique_lead_id, "older than the 14-day window")
+        self.company.service_unique_window_days = 30
+        fresh = Lead.create(dict(vals))
+        self.assertEqual(fresh.service_unique_lead_id, old)
+        old.action_set_lost()
+        self.assertEqual(fresh.routing_state, "linked")
+        self.assertFalse(Lead.create(dict(vals, name="After")).service_unique_lead_id.filtered(lambda u: u == old))
+
+    def test_dispatcher_links_and_unlinks_with_a_reason(self):
+        unique = self._create_inquiry()
+        other = self._create_inquiry(email_from="other@example.org")
+        offer = other.service_offer_id
+        with self.assertRaisesMessage(UserError, "Say why"):
+            other.with_user(self.user_dispatcher).action_service_link(unique.id, "")
+        other.with_user(self.user_dispatcher).action_service_link(unique.id, "Same caller, other phone")
+        self.assertEqual((other.routing_state, other.service_unique_lead_id), ("linked", unique))
+        self.assertEqual(offer.state, "withdrawn")
+        self.assertIn("Same caller, other phone", other.message_ids[0].body)
+        self.assertIn("Same caller, other phone", unique.message_ids[0].body)
+        with self.assertRaises(UserError):
+            other.with_user(self.user_dispatcher).write({"service_unique_lead_id": False})
+        other.with_user(self.user_dispatcher).action_service_unlink("A different heat pump")
+        self.assertFalse(other.service_unique_lead_id)
+        self.assertEqual(other.routing_state, "offered")
+        self.assertIn("A different heat pump", other.message_ids.sorted("id")[-1].body)
+        with self.assertRaises(AccessError):
+            other.with_user(self.user_salesman).action_service_unlink("no")
+
+    def test_uniqueness_costs_one_query(self):
+        vals = self._inquiry_vals(email_from="huber@example.com", zip="81675")
+        vals.update(self.env["crm.lead"]._service_match_values(dict(vals)))
+        self.env.company.service_unique_window_days  # noqa: B018 - the company is read with the request
+        with self.assertQueryCount(1):
+            self.env["crm.lead"]._service_unique_for(vals)

@@ -179,14 +179,22 @@ class TestReporting(ServiceRoutingCase):
         Offer = cls.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE)
         for technician, after, state, answered, window, reason, steps in offers:
             offer = Offer.create(
-                {"lead_id": lead.id, "technician_id": technician.id, "company_id": company.id, "state": "withdrawn"}
+                {
+                    "lead_id": lead.id,
+                    "technician_id": technician.id,
+                    "company_id": company.id,
+                    "state": "withdrawn",
+                    "closed_at": created,
+                }
             )
             offered_at = created + after * HOUR
             responded_at = answered is not None and created + answered * HOUR or None
             cls._sql(
                 """UPDATE service_offer
                       SET state = %s, offered_at = %s, responded_at = %s, response_hours = %s,
-                          answer_deadline = %s, decline_reason = %s, escalation_step = %s, service_level_id = %s
+                          answer_deadline = %s, decline_reason = %s, escalation_step = %s, service_level_id = %s,
+                          closed_at = CASE WHEN state IN ('offered', 'accepted') THEN NULL
+                                           ELSE COALESCE(responded_at, offered_at) END
                     WHERE id = %s""",
                 state,
                 offered_at,

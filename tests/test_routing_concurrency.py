@@ -8,11 +8,11 @@ at the end. The fixtures are committed too (threads see no uncommitted
 data) and removed afterwards.
 """
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import ConcurrentCase
+from .common import ConcurrentCase, thread_env
 
 AREA = ("90000", "91999")  # Nürnberg: no other fixture routes here
 ZIPS = ["90402", "90403", "90408", "90409", "90411", "90419", "90425", "90429", "90431", "90439"]
@@ -24,7 +24,7 @@ class TestRoutingConcurrency(ConcurrentCase):
     def setUpClass(cls):
         super().setUpClass()
         with cls.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            env = thread_env(cls.registry, cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
             env["service.postal.code"]._load_countries(["DE"])
             cls.company_id = env.ref("base.main_company").id
             cls.type_id = env["service.equipment.type"].create({"name": "Concurrency Pump", "code": "CONC-PUMP"}).id
@@ -114,7 +114,7 @@ class TestRoutingConcurrency(ConcurrentCase):
     @property
     def env_ref_de(self):
         with self.registry.cursor() as cr:
-            return api.Environment(cr, SUPERUSER_ID, {}).ref("base.de").id
+            return thread_env(self.registry, cr, SUPERUSER_ID, {}).ref("base.de").id
 
     def states(self, lead_ids):
         with self.registry.cursor() as cr:

@@ -5,4 +5,5 @@ from . import crm_lead_decline
 from . import service_routing_replay
 from . import crm_lead_reroute
 from . import portal_wizard
+from . import crm_lead_link
 from . import service_routing_settings
