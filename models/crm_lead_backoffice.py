@@ -166,18 +166,7 @@ class CrmLead(models.Model):
         if not activity_type:
             return
         reasons = dict(self.env["service.routing.log"]._fields["review_reason"]._description_selection(self.env))
-        existing = {
-            activity.res_id: activity
-            for activity in self.env["mail.activity"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", "crm.lead"),
-                    ("res_id", "in", self.ids),
-                    ("activity_type_id", "=", activity_type.id),
-                ]
-            )
-        }
+        existing = {activity.res_id: activity for activity in self.sudo().activity_search([REVIEW_ACTIVITY_TYPE])}
         for lead in self.sudo():
             summary = self.env._(
                 "Review: %(reason)s", reason=reasons.get(lead.review_reason, lead.review_reason or self.env._("held"))
@@ -197,22 +186,8 @@ class CrmLead(models.Model):
 
     def _service_close_review(self):
         """The inquiry left review: its to-do is done."""
-        activity_type = self.env.ref(REVIEW_ACTIVITY_TYPE, raise_if_not_found=False)
-        if not activity_type:
-            return
-        activities = (
-            self.env["mail.activity"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", "crm.lead"),
-                    ("res_id", "in", self.ids),
-                    ("activity_type_id", "=", activity_type.id),
-                ]
-            )
-        )
-        if activities:
-            activities.action_feedback(feedback=self.env._("Routed on."))
+        if self.env.ref(REVIEW_ACTIVITY_TYPE, raise_if_not_found=False):
+            self.sudo().activity_feedback([REVIEW_ACTIVITY_TYPE], feedback=self.env._("Routed on."))
 
     # ------------------------------------------------------------
     # PREDICTIVE LEAD SCORING: sales leads only

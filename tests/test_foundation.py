@@ -144,13 +144,6 @@ class TestServiceContext(ServiceRoutingCase):
             self._create_inquiry(zip="8033")
         self.assertEqual(self._create_inquiry(zip=" 80 331").zip, "80331")
 
-    def test_lead_becomes_service_inquiry(self):
-        lead = self.env["crm.lead"].create({"name": "Call back", "zip": "80331", "country_id": self.de.id})
-        self.assertFalse(lead.routing_state)
-        lead.write({"service_occasion": "maintenance", "equipment_type_id": self.type_heatpump.id})
-        self.assertEqual(lead.routing_state, "offered")
-        self.assertEqual(lead.customer_kind, "new")
-
 
 @tagged("post_install", "-at_install", "crm_service_routing")
 class TestMatching(ServiceRoutingCase):

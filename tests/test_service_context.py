@@ -4,7 +4,6 @@
 
 import datetime
 import tempfile
-from contextlib import contextmanager
 
 from psycopg2 import IntegrityError
 
@@ -22,17 +21,8 @@ def in_days(days, hour=None):
     return when.replace(hour=hour, minute=0, second=0) if hour is not None else when
 
 
-class MessageMixin:
-    @contextmanager
-    def assertRaisesMessage(self, exception, pattern):
-        """Odoo's assertRaises (rolled back to a savepoint) on an error whose message matches ``pattern``."""
-        with self.assertRaises(exception) as catcher:
-            yield catcher
-        self.assertRegex(str(catcher.exception), pattern)
-
-
 @tagged("post_install", "-at_install", "crm_service_routing")
-class TestServiceContextFields(MessageMixin, ServiceRoutingCase):
+class TestServiceContextFields(ServiceRoutingCase):
     """The service fields of an inquiry and how they are derived."""
 
     def test_service_fields_are_stored(self):
@@ -258,7 +248,7 @@ class TestServiceContextFields(MessageMixin, ServiceRoutingCase):
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
-class TestServiceConfig(MessageMixin, ServiceRoutingCase):
+class TestServiceConfig(ServiceRoutingCase):
     """Equipment types, SLA tiers, contracts, installed base, areas and technician profiles."""
 
     @classmethod
@@ -553,7 +543,7 @@ class TestServiceConfig(MessageMixin, ServiceRoutingCase):
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
-class TestPostalGeodata(MessageMixin, ServiceRoutingCase):
+class TestPostalGeodata(ServiceRoutingCase):
     """GeoNames centroids, loaded from the configured folder."""
 
     def test_country_loaded_by_the_fixture(self):

@@ -14,9 +14,9 @@ WITH checks AS (
       FROM crm_lead l
      WHERE l.routing_state IN ('offered', 'accepted') AND l.technician_id IS NULL
     UNION ALL
-    SELECT 'inquiry new/in review that holds an open offer', l.id
+    SELECT 'inquiry new, in review, closed or linked that holds an open offer', l.id
       FROM crm_lead l
-     WHERE l.routing_state IN ('new', 'review')
+     WHERE l.routing_state IN ('new', 'review', 'done', 'cancelled', 'linked')
        AND EXISTS (SELECT 1 FROM service_offer o WHERE o.lead_id = l.id AND o.state IN ('offered', 'accepted'))
     UNION ALL
     SELECT 'inquiry in review without a reason', l.id
@@ -26,6 +26,15 @@ WITH checks AS (
     SELECT 'inquiry accepted without acceptance time', l.id
       FROM crm_lead l
      WHERE l.routing_state = 'accepted' AND l.accepted_at IS NULL
+    UNION ALL
+    SELECT 'repeat linked to no inquiry, or to a repeat', l.id
+      FROM crm_lead l
+      LEFT JOIN crm_lead u ON u.id = l.service_unique_lead_id
+     WHERE l.routing_state = 'linked' AND (u.id IS NULL OR u.service_unique_lead_id IS NOT NULL)
+    UNION ALL
+    SELECT 'closed offer without closing time', o.id
+      FROM service_offer o
+     WHERE o.state NOT IN ('offered', 'accepted') AND o.closed_at IS NULL
     -- offers
     UNION ALL
     SELECT 'inquiry with more than one open offer', o.lead_id
