@@ -20,11 +20,6 @@ from .service_intake_key import KEY_SIZE, SOURCE_SIZE
 
 _logger = logging.getLogger(__name__)
 
-try:
-    import phonenumbers
-except ImportError:  # pragma: no cover - declared in external_dependencies
-    phonenumbers = None
-
 # Keys an integration may send to submit_service_request(), and what they become.
 INTAKE_KEYS = {
     "external_ref": "service_external_ref",
@@ -442,17 +437,13 @@ class CrmLead(models.Model):
 
     @api.model
     def _service_phone_e164(self, number, country):
-        if phonenumbers is None:
-            raise UserError(self.env._("The Python library phonenumbers is not installed."))
-        try:
-            parsed = phonenumbers.parse(number, country.code)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if not parsed or not phonenumbers.is_valid_number(parsed):
+        """``number`` in E.164 through phone_validation (parsed for ``country``), or a clear error."""
+        formatted = self._phone_format(number=number, country=country, force_format="E164")
+        if not formatted:
             raise ValidationError(
                 self.env._("%(phone)s is not a valid phone number for %(country)s.", phone=number, country=country.name)
             )
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return formatted
 
     @api.model
     def _service_parse_datetime(self, value, field_name):
