@@ -71,5 +71,6 @@
     },
     "demo": [
         "demo/service_demo.xml",
+        "demo/service_maintenance_demo.xml",
     ],
 }

@@ -97,7 +97,9 @@ class ServiceMaintenancePlan(models.Model):
     due_opened = fields.Boolean(
         "Opened for the Due Date", compute="_compute_due_opened", store=True, help="Its inquiry is opened."
     )
-    lead_id = fields.Many2one("crm.lead", "Last Inquiry", readonly=True, copy=False, ondelete="set null")
+    lead_id = fields.Many2one(
+        "crm.lead", "Last Inquiry", index="btree_not_null", readonly=True, copy=False, ondelete="set null"
+    )
     lead_routing_state = fields.Selection(related="lead_id.routing_state", string="Inquiry Status")
     last_visit_date = fields.Date(readonly=True, copy=False)
     state = fields.Selection(PLAN_STATES, compute="_compute_state", search="_search_state")
@@ -119,10 +121,11 @@ class ServiceMaintenancePlan(models.Model):
         for plan in self:
             plan.contract_id = plan.equipment_id.contract_id
 
-    @api.depends("contract_id.technician_id", "lead_id.technician_id")
+    @api.depends("contract_id.technician_id")
     def _compute_technician_id(self):
         for plan in self:
-            plan.technician_id = plan.contract_id.technician_id or plan.lead_id.technician_id
+            # without a contract technician: the one who took the last inquiry (written when it is opened)
+            plan.technician_id = plan.contract_id.technician_id or plan.technician_id
 
     @api.depends("equipment_id")
     def _compute_next_due_date(self):
@@ -315,14 +318,15 @@ class ServiceMaintenancePlan(models.Model):
             try:
                 with self.env.cr.savepoint():
                     lead = Lead.with_company(plan.company_id).create(plan._service_inquiry_vals(use_leads))
-                    plan.write(
-                        {
-                            "opened_due_date": plan.next_due_date,
-                            "lead_id": lead.id,
-                            "open_error": False,
-                            "open_error_date": False,
-                        }
-                    )
+                    values = {
+                        "opened_due_date": plan.next_due_date,
+                        "lead_id": lead.id,
+                        "open_error": False,
+                        "open_error_date": False,
+                    }
+                    if not plan.contract_id.technician_id and lead.technician_id:
+                        values["technician_id"] = lead.technician_id.id
+                    plan.write(values)
             except CONCURRENCY_ERRORS:
                 raise
             except Exception as error:

@@ -161,6 +161,7 @@ class TestMaintenancePlan(ServiceRoutingCase):
         self.assertIn("Not covered by a contract", lead.description)
         self.assertEqual(lead.routing_state, "offered")
         self.assertEqual(lead.routing_log_ids.chosen_by, "strategy")
+        self.assertEqual(plan.technician_id, lead.technician_id)
 
     def test_coming_up_per_technician_and_customer(self):
         with freeze_time(DUE - datetime.timedelta(days=60)):
