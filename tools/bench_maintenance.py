@@ -110,7 +110,7 @@ class Bench:
             """
             DROP TABLE IF EXISTS bench_mnt;
             CREATE TEMP TABLE bench_mnt AS
-            SELECT g, 1 + (g % array_length(%(contracts)s::int[], 1)) AS k,
+            SELECT g, 1 + mod(g, array_length(%(contracts)s::int[], 1)) AS k,
                    (%(zips)s::varchar[])[1 + floor(random() * array_length(%(zips)s::varchar[], 1))::int] AS zip,
                    CASE WHEN g <= %(due)s THEN %(today)s::date + 7
                         ELSE %(today)s::date + 30 + floor(random() * 330)::int END AS due_date
