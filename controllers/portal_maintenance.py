@@ -17,12 +17,10 @@ class ServiceMaintenancePortal(ServicePortal):
         Plan = request.env["service.maintenance.plan"]
         if not technicians or not Plan.has_access("read"):
             raise NotFound()
-        # read under the user's record rules (its technicians' plans), shown with the system's rights
-        plans = Plan.search(Plan._service_coming_up_domain() + [("technician_id", "in", technicians.ids)])
         values = self._service_values(
             page_name="service_coming_up",
-            plans=plans.sudo().sorted(lambda plan: (plan.next_due_date, plan.id)),
-            today=fields.Date.context_today(plans),
+            plans=Plan._service_coming_up(technicians),
+            today=fields.Date.context_today(Plan),
             technician=technicians.sudo()[:1],
         )
         return request.render("crm_service_routing.portal_service_coming_up", values)

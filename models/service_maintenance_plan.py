@@ -435,18 +435,24 @@ class ServiceMaintenancePlan(models.Model):
     # ------------------------------------------------------------
 
     @api.model
+    def _service_horizon_domain(self, days=COMING_UP_DAYS):
+        """Plans due within ``days`` (overdue ones included)."""
+        return [("next_due_date", "<=", fields.Date.context_today(self) + datetime.timedelta(days=days))]
+
+    @api.model
     def _service_coming_up_domain(self, days=COMING_UP_DAYS):
         """Running plans due within ``days`` (overdue ones included)."""
-        horizon = fields.Date.context_today(self) + datetime.timedelta(days=days)
-        return [("next_due_date", "<=", horizon), ("state", "!=", "stopped")]
+        return [*self._service_horizon_domain(days), ("state", "!=", "stopped")]
 
     @api.model
     def _service_coming_up(self, technicians, days=COMING_UP_DAYS):
-        """The plans of these technicians due within ``days``, soonest first (as the system: the caller checks)."""
+        """The running plans of these technicians due within ``days``, soonest first.
+
+        Searched with the caller's rights (a technician's portal user reads
+        its technicians' plans), shown with the system's: the contract behind
+        the status is not the technician's to read.
+        """
         if not technicians:
             return self.browse()
-        return (
-            self.sudo()
-            .search(self._service_coming_up_domain(days) + [("technician_id", "in", technicians.ids)])
-            .sorted(lambda plan: (plan.next_due_date, plan.id))
-        )
+        plans = self.search([*self._service_horizon_domain(days), ("technician_id", "in", technicians.ids)])
+        return plans.sudo().filtered(lambda plan: plan.state != "stopped").sorted(lambda p: (p.next_due_date, p.id))

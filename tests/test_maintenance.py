@@ -9,7 +9,7 @@ from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import ConcurrentCase, ServiceRoutingCase
@@ -333,3 +333,46 @@ class TestMaintenanceConcurrency(ConcurrentCase):
         results = self.run_threads([run, run])
         self.assertEqual([error for _ids, error in results if error], [])
         self.assertEqual(self.open_leads(), dict.fromkeys(self.ids["plans"], 1))
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestComingUpPortal(ServiceRoutingCase, HttpCase):
+    """The technician's "coming up" page: its own plans, nobody else's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.plan = cls.env["service.maintenance.plan"].create(
+            {
+                "name": "Yearly maintenance",
+                "equipment_id": cls.equipment.id,
+                "next_due_date": fields.Date.today() + datetime.timedelta(days=30),
+                "covered_by_contract": True,
+            }
+        )
+        cls.user_bernd = new_test_user(cls.env, login="mnt_bernd", groups="base.group_portal", name="Bruno")
+        cls.user_bernd.service_technician_id = cls.tech_bernd
+        cls.user_anna = new_test_user(cls.env, login="mnt_anna", groups="base.group_portal", name="Anna portal")
+        cls.user_anna.service_technician_id = cls.tech_anna
+
+    def test_record_rules(self):
+        Plan = self.env["service.maintenance.plan"]
+        self.assertEqual(Plan.with_user(self.user_bernd).search([]), self.plan)
+        self.assertFalse(Plan.with_user(self.user_anna).search([]))
+        with self.assertRaises(AccessError):
+            self.plan.with_user(self.user_bernd).write({"lead_days": 1})
+
+    def test_page_lists_my_plans_only(self):
+        self.authenticate("mnt_bernd", "mnt_bernd")
+        response = self.url_open("/my/service/coming-up")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Yearly maintenance", response.text)
+        self.assertIn("HP-0001", response.text)
+        self.assertIn("Covered by contract", response.text)
+        self.authenticate("mnt_anna", "mnt_anna")
+        response = self.url_open("/my/service/coming-up")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn("HP-0001", response.text)
+        self.assertIn("Nothing due in the next 90 days.", response.text)
+        # the list links to it
+        self.assertIn("/my/service/coming-up", self.url_open("/my/service").text)
