@@ -308,25 +308,36 @@ class ServiceMaintenancePlan(models.Model):
     def _service_open_inquiries(self, today):
         """Create (and so route) the maintenance inquiry of each locked plan; tell its customer.
 
-        Each plan in a savepoint: a plan that fails is noted on it and tried
-        again the next day, the others go on.
+        The plans of a company in one create (routed one by one inside it);
+        if that fails, plan by plan, each in a savepoint: a plan that fails is
+        noted on it and tried again the next day, the others go on.
         """
-        Lead = self.env["crm.lead"].sudo()
+        Lead = self.env["crm.lead"].sudo().with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
         use_leads = self.env.user.has_group("crm.group_use_lead")
-        opened = Lead
+        opened = Lead.browse()
+        for company in self.company_id:
+            plans = self.filtered(lambda plan, company=company: plan.company_id == company)
+            try:
+                with self.env.cr.savepoint():
+                    leads = Lead.with_company(company).create([plan._service_inquiry_vals(use_leads) for plan in plans])
+                    plans._service_mark_opened(leads)
+            except CONCURRENCY_ERRORS:
+                raise
+            except Exception:
+                _logger.info("Maintenance plans %s: opened one by one after an error.", plans.ids, exc_info=True)
+                self.env.invalidate_all(flush=False)
+                leads = plans._service_open_one_by_one(Lead.with_company(company), use_leads, today)
+            opened |= leads
+        opened._service_notify_customer("maintenance")
+        return opened.with_env(self.env)
+
+    def _service_open_one_by_one(self, Lead, use_leads, today):
+        opened = Lead.browse()
         for plan in self:
             try:
                 with self.env.cr.savepoint():
-                    lead = Lead.with_company(plan.company_id).create(plan._service_inquiry_vals(use_leads))
-                    values = {
-                        "opened_due_date": plan.next_due_date,
-                        "lead_id": lead.id,
-                        "open_error": False,
-                        "open_error_date": False,
-                    }
-                    if not plan.contract_id.technician_id and lead.technician_id:
-                        values["technician_id"] = lead.technician_id.id
-                    plan.write(values)
+                    lead = Lead.create(plan._service_inquiry_vals(use_leads))
+                    plan._service_mark_opened(lead)
             except CONCURRENCY_ERRORS:
                 raise
             except Exception as error:
@@ -336,8 +347,20 @@ class ServiceMaintenancePlan(models.Model):
                 plan.write({"open_error": message, "open_error_date": today})
                 continue
             opened |= lead
-        opened._service_notify_customer("maintenance")
         return opened
+
+    def _service_mark_opened(self, leads):
+        """Each plan opened its inquiry (same order) for its due date."""
+        for plan, lead in zip(self, leads, strict=True):
+            values = {
+                "opened_due_date": plan.next_due_date,
+                "lead_id": lead.id,
+                "open_error": False,
+                "open_error_date": False,
+            }
+            if not plan.contract_id.technician_id and lead.technician_id:
+                values["technician_id"] = lead.technician_id.id
+            plan.write(values)
 
     def _service_inquiry_vals(self, use_leads):
         """The maintenance inquiry of this plan: equipment, serial number, contract, site and contact."""
