@@ -1,8 +1,10 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import pytz
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
-from odoo.tools.misc import format_date, format_datetime
+from odoo.tools.misc import format_date, format_time
 
 from .service_customer_notice import ROUTED_STATES
 
@@ -45,15 +47,11 @@ class CrmLead(models.Model):
         for lead in self:
             sudo = lead.sudo()
             partner = sudo.partner_id
-            tz = partner.tz or sudo.company_id.partner_id.tz or "Europe/Berlin"
+            tz = partner.tz or sudo.company_id.partner_id.tz or self.env.user.tz or "UTC"
             lead.service_notice_name = sudo.contact_name or partner.name or sudo.partner_name or ""
             lead.service_notice_reference = sudo._service_notice_reference()
             lead.service_notice_technician = sudo._service_notice_technician_name()
-            lead.service_notice_appointment = (
-                sudo.agreed_appointment
-                and format_datetime(self.env, sudo.agreed_appointment, tz=tz, dt_format="medium")
-                or ""
-            )
+            lead.service_notice_appointment = sudo._service_notice_when(sudo.agreed_appointment, tz)
             plan = sudo.service_maintenance_plan_id
             lead.service_notice_due = plan.next_due_date and format_date(self.env, plan.next_due_date) or ""
             equipment = sudo.equipment_id
@@ -130,6 +128,16 @@ class CrmLead(models.Model):
         if event == "appointment" and not self.agreed_appointment:
             return "no appointment"
         return False
+
+    def _service_notice_when(self, when, tz):
+        """An appointment as the customer reads it: its date and its time in ``tz``, without seconds."""
+        if not when:
+            return ""
+        local = pytz.utc.localize(when).astimezone(pytz.timezone(tz))
+        return "{}, {}".format(
+            format_date(self.env, local.date(), date_format="medium"),
+            format_time(self.env, when, tz=tz, time_format="short"),
+        )
 
     def _service_notice_reference(self):
         """The reference the customer quotes: the inquiry's number."""

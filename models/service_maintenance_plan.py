@@ -102,7 +102,7 @@ class ServiceMaintenancePlan(models.Model):
     )
     lead_routing_state = fields.Selection(related="lead_id.routing_state", string="Inquiry Status")
     last_visit_date = fields.Date(readonly=True, copy=False)
-    state = fields.Selection(PLAN_STATES, compute="_compute_state", search="_search_state")
+    state = fields.Selection(PLAN_STATES, "Plan Status", compute="_compute_state", search="_search_state")
     open_error = fields.Char("Last Error", readonly=True, copy=False)
     open_error_date = fields.Date(readonly=True, copy=False)
     company_id = fields.Many2one(related="equipment_id.company_id", store=True, index=True)
