@@ -216,6 +216,22 @@ class ServiceMaintenancePlan(models.Model):
                 )
 
     # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        plans = super().create(vals_list)
+        plans._service_wake_if_due()
+        return plans
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"next_due_date", "lead_days", "active", "contract_id"}.intersection(vals):
+            self._service_wake_if_due()
+        return result
+
+    # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
@@ -402,6 +418,12 @@ class ServiceMaintenancePlan(models.Model):
             "company_id": self.company_id.id,
             "service_maintenance_plan_id": self.id,
         }
+
+    def _service_wake_if_due(self):
+        """A plan due already (made late, or its date moved by hand) opens its inquiry at once, not in an hour."""
+        today = fields.Date.context_today(self)
+        if any(plan.active and plan.open_date and plan.open_date <= today and not plan.due_opened for plan in self):
+            self.env.ref("crm_service_routing.ir_cron_open_due_maintenance").sudo()._trigger()
 
     def _service_open_lead(self):
         """This plan's open maintenance inquiry, if any."""

@@ -54,6 +54,15 @@ class TestMaintenancePlan(ServiceRoutingCase):
         other = self.Plan.create({"name": "Inspection", "equipment_id": self.equipment.id})
         self.assertEqual(other.next_due_date, datetime.date(2026, 9, 1))
 
+    def test_plan_due_already_wakes_the_scheduled_action(self):
+        cron = self.env.ref("crm_service_routing.ir_cron_open_due_maintenance")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search_count([("cron_id", "=", cron.id)])
+        self.plan.next_due_date = fields.Date.today() + datetime.timedelta(days=200)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before)
+        self.plan.next_due_date = fields.Date.today() + datetime.timedelta(days=3)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
+
     def test_plan_comes_due_opens_one_inquiry_for_the_contract_technician(self):
         # before the lead time: nothing
         self.assertFalse(self.open_due(DUE - datetime.timedelta(days=15)))
