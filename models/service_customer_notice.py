@@ -29,6 +29,7 @@ NOTICE_TEMPLATES = {
     "maintenance": "crm_service_routing.mail_template_customer_maintenance",
 }
 NOTICE_SUBTYPE = "crm_service_routing.mt_lead_service_customer_notice"
+SEND_CRON = "crm_service_routing.ir_cron_send_customer_notices"
 # an inquiry the routing has placed with a technician (or closed): past review
 ROUTED_STATES = ("offered", "accepted", "done")
 MAX_CONCURRENCY_RETRIES = 5
@@ -76,21 +77,34 @@ class ServiceCustomerNotice(models.Model):
     def _service_record(self, rows):
         """Record notices [(lead id, event, state, company id)]; those recorded before are left as they are.
 
-        Returns the ids of the new ones; wakes the sending action for them.
+        One query: the new notices and, when one is to be sent, a trigger that
+        wakes the sending action (its workers are told after the commit).
+        Returns the ids of the new notices.
         """
         if not rows:
             return []
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(SEND_CRON, raise_if_not_found=False) or 0
         self.env.cr.execute(
-            """INSERT INTO service_customer_notice
-                        (lead_id, event, state, company_id, create_uid, write_uid, create_date, write_date)
-               SELECT r.lead_id, r.event, r.state, r.company_id, %(uid)s, %(uid)s,
-                      now() at time zone 'UTC', now() at time zone 'UTC'
-                 FROM jsonb_to_recordset(%(rows)s::jsonb)
-                      AS r(lead_id int, event varchar, state varchar, company_id int)
-               ON CONFLICT (lead_id, event) DO NOTHING
-               RETURNING id, state""",
+            """WITH notice AS (
+                   INSERT INTO service_customer_notice
+                               (lead_id, event, state, company_id, create_uid, write_uid, create_date, write_date)
+                   SELECT r.lead_id, r.event, r.state, r.company_id, %(uid)s, %(uid)s,
+                          now() at time zone 'UTC', now() at time zone 'UTC'
+                     FROM jsonb_to_recordset(%(rows)s::jsonb)
+                          AS r(lead_id int, event varchar, state varchar, company_id int)
+                   ON CONFLICT (lead_id, event) DO NOTHING
+                   RETURNING id, state
+               ), wake AS (
+                   INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+                   SELECT c.id, now() at time zone 'UTC', %(uid)s, %(uid)s,
+                          now() at time zone 'UTC', now() at time zone 'UTC'
+                     FROM ir_cron c
+                    WHERE c.id = %(cron)s AND c.active AND EXISTS (SELECT 1 FROM notice WHERE state = 'pending')
+               )
+               SELECT id, state FROM notice""",
             {
                 "uid": self.env.uid,
+                "cron": cron_id,
                 "rows": json.dumps(
                     [
                         {"lead_id": lead_id, "event": event, "state": state, "company_id": company_id}
@@ -102,8 +116,10 @@ class ServiceCustomerNotice(models.Model):
         created = self.env.cr.fetchall()
         if created:
             self.env["crm.lead"].invalidate_model(["service_notice_ids"])
-            if any(state == "pending" for _id, state in created):
-                self.env.ref("crm_service_routing.ir_cron_send_customer_notices").sudo()._trigger()
+            postcommit = self.env.cr.postcommit
+            if any(state == "pending" for _id, state in created) and not postcommit.data.get(SEND_CRON):
+                postcommit.data[SEND_CRON] = True
+                postcommit.add(self.env["ir.cron"].browse(cron_id)._notifydb)
         return [row[0] for row in created]
 
     # ------------------------------------------------------------
