@@ -120,6 +120,8 @@ class CrmLead(models.Model):
         if not (self.email_from or self.phone or self.mobile):
             return "no address"
         state = self.routing_state
+        if state == "linked" and event != "arrival":
+            return "linked to another inquiry"
         if event == "arrival":
             return "maintenance inquiry" if self.service_maintenance_plan_id else False
         if event == "maintenance":

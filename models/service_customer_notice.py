@@ -164,7 +164,7 @@ class ServiceCustomerNotice(models.Model):
         self.env.cr.execute(
             """SELECT n.id FROM service_customer_notice n JOIN crm_lead l ON l.id = n.lead_id
                 WHERE n.state = 'pending'
-                   OR (n.state = 'held' AND (l.routing_state IN %(routed)s OR l.routing_state = 'cancelled'
+                   OR (n.state = 'held' AND (l.routing_state IN %(routed)s OR l.routing_state IN ('cancelled', 'linked')
                                              OR NOT l.active))
                 ORDER BY n.id LIMIT %(limit)s
                 FOR UPDATE OF n SKIP LOCKED""",

@@ -95,9 +95,13 @@ class TestMaintenancePlan(ServiceRoutingCase):
     def test_one_open_inquiry_per_plan_is_a_database_rule(self):
         lead = self.open_due(DUE)
         self.assertEqual(len(lead), 1)
-        vals = self.plan._service_inquiry_vals(False)
+        other = self._create_inquiry()
+        self.assertIn(other.routing_state, ("offered", "review"))
+        self.env.flush_all()
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
-            self.env["crm.lead"].with_context(service_no_routing=True).create(vals)
+            self.env.cr.execute(
+                "UPDATE crm_lead SET service_maintenance_plan_id = %s WHERE id = %s", (self.plan.id, other.id)
+            )
         # a closed one leaves room for the next due date's
         lead.action_set_lost()
         self.assertEqual(lead.routing_state, "cancelled")
@@ -110,6 +114,18 @@ class TestMaintenancePlan(ServiceRoutingCase):
         lead.action_set_lost()
         self.assertFalse(self.open_due(DUE + datetime.timedelta(days=1)))
         self.assertEqual(self.plan_leads(), lead)
+
+    def test_open_inquiry_on_the_equipment_takes_the_maintenance_as_a_repeat(self):
+        repair = self._create_inquiry(serial_number="HP-0001", zip="81675", email_from="huber@example.com")
+        self.assertEqual(repair.equipment_id, self.equipment)
+        lead = self.open_due(DUE)
+        self.assertEqual(lead.service_maintenance_plan_id, self.plan)
+        # handled with the open inquiry about the same equipment: the plan is opened, the customer told nothing
+        self.assertEqual(lead.routing_state, "linked")
+        self.assertEqual(lead.service_unique_lead_id, repair)
+        self.assertFalse(lead.service_notice_ids)
+        self.assertEqual(self.plan.state, "open")
+        self.assertFalse(self.open_due(DUE + datetime.timedelta(days=1)))
 
     def test_visit_moves_the_next_due_date(self):
         with freeze_time("2026-06-01 08:00:00"):
