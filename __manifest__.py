@@ -18,12 +18,16 @@
         "security/ir.model.access.csv",
         "security/ir_rules.xml",
         "security/service_intake_key_rules.xml",
+        "security/service_maintenance_rules.xml",
         "data/service_level_data.xml",
         "data/ir_cron_data.xml",
         "data/service_escalation_data.xml",
         "data/mail_message_subtype_data.xml",
         "data/mail_template_data.xml",
         "data/ir_cron_escalation_data.xml",
+        "data/ir_cron_maintenance_data.xml",
+        "data/mail_message_subtype_customer_data.xml",
+        "data/mail_template_customer_data.xml",
         "data/crm_team_data.xml",
         "data/crm_lost_reason_data.xml",
         "views/service_equipment_type_views.xml",
@@ -52,6 +56,8 @@
         "views/service_visit_views.xml",
         "views/portal_templates.xml",
         "views/portal_pwa_templates.xml",
+        "views/service_maintenance_plan_views.xml",
+        "views/portal_maintenance_templates.xml",
     ],
     "assets": {
         "web.assets_frontend": [
@@ -65,5 +71,6 @@
     },
     "demo": [
         "demo/service_demo.xml",
+        "demo/service_maintenance_demo.xml",
     ],
 }

@@ -31,7 +31,11 @@ from . import service_offer_escalation
 from . import service_offer_notify
 from . import crm_lead_escalation
 from . import service_visit
+from . import service_maintenance_plan
+from . import service_customer_notice
 from . import crm_lead_portal
 from . import crm_lead_enrich
 from . import crm_lead_toolbar
 from . import crm_lead_uniqueness
+from . import crm_lead_maintenance
+from . import crm_lead_customer_notice

@@ -280,6 +280,8 @@ class CrmLead(models.Model):
         if corrected:
             corrected._service_transition("retry")
             corrected._service_route_safely("update")
+        if vals.get("agreed_appointment"):  # customer notice: see crm_lead_customer_notice.py
+            self._service_notify_customer("appointment")
         return result
 
     def copy(self, default=None):

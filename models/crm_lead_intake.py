@@ -44,6 +44,7 @@ INTAKE_KEYS = {
     "utm_source": None,
     "utm_medium": None,
     "utm_campaign": None,
+    "notify_customer": "notify_customer",  # customer notice: see crm_lead_customer_notice.py
 }
 # Marketing channel keys: a name (created when unknown, as utm does) or an id, and the field each fills.
 INTAKE_UTM_KEYS = {
@@ -213,7 +214,7 @@ class CrmLead(models.Model):
                     allowed=", ".join(sorted(INTAKE_KEYS)),
                 )
             )
-        cleaned = {}
+        values, cleaned = self._service_notice_intake_split(values)  # customer notice: the notify_customer flag
         for key, value in values.items():
             if value is None or value is False:
                 continue
@@ -481,7 +482,9 @@ class CrmLead(models.Model):
     @api.model
     def _service_intake_create(self, vals):
         """Create an inquiry of the intake: its serial number or contract must be confirmed by its data."""
-        return self.with_context(service_confirm_match=True).create(vals).with_env(self.env)
+        lead = self.with_context(service_confirm_match=True).create(vals).with_env(self.env)
+        lead._service_notify_customer("arrival")  # customer notice: after the intake's routing
+        return lead
 
     def _service_intake_result(self, status):
         """What the caller learns: only what it needs to follow its own request.

@@ -40,6 +40,10 @@ class ResCompany(models.Model):
         help="Answer deadlines, escalations and follow-ups count in these working hours, unless the SLA tier "
         "names its own. Empty: wall-clock hours.",
     )
+    service_customer_sms = fields.Boolean(
+        "Text Customers",
+        help="Customers get their inquiry's messages by SMS too (needs Odoo's SMS app and SMS credits).",
+    )
 
     service_iap_enrich = fields.Boolean(
         "Enrich Service Inquiries",

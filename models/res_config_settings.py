@@ -13,6 +13,7 @@ class ResConfigSettings(models.TransientModel):
     service_level_id = fields.Many2one(related="company_id.service_level_id", readonly=False)
     service_iap_enrich = fields.Boolean(related="company_id.service_iap_enrich", readonly=False)
     service_unique_window_days = fields.Integer(related="company_id.service_unique_window_days", readonly=False)
+    service_customer_sms = fields.Boolean(related="company_id.service_customer_sms", readonly=False)
     service_geonames_dir = fields.Char(
         "GeoNames Data Folder",
         config_parameter=GEONAMES_PARAM,

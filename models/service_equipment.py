@@ -38,6 +38,7 @@ class ServiceEquipment(models.Model):
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     active = fields.Boolean(default=True)
     lead_ids = fields.One2many("crm.lead", "equipment_id", "Inquiries")
+    maintenance_plan_ids = fields.One2many("service.maintenance.plan", "equipment_id", "Maintenance Plans")
     note = fields.Text()
 
     _sql_constraints = [

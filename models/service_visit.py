@@ -44,3 +44,10 @@ class ServiceVisit(models.Model):
                 raise ValidationError(self.env._("An order amount needs a follow-on order."))
             if visit.next_maintenance_date and visit.next_maintenance_date < visit.visit_date:
                 raise ValidationError(self.env._("The next maintenance cannot be before the visit."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        visits = super().create(vals_list)
+        # the equipment's maintenance plans are due again from this visit on
+        self.env["service.maintenance.plan"]._service_on_visits(visits)
+        return visits

@@ -30,3 +30,5 @@ from . import test_service_context
 from . import test_service_desk
 from . import test_service_desk_tours
 from . import test_service_desk_portal_tours
+from . import test_maintenance
+from . import test_customer_notice

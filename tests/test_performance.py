@@ -18,7 +18,7 @@ T0 = datetime.datetime(2026, 6, 1, 8, 0)
 # routing one inquiry that exists already (the backstop's case), technicians read cold:
 # the same whether 3 or 23 technicians cover it
 ROUTE_QUERIES = 15
-ACCEPT_QUERIES = 21
+ACCEPT_QUERIES = 23  # 21, and the customer's message recorded (crm_lead_customer_notice.py; its cron id read cold)
 DECLINE_QUERIES = 34  # the answer, then the inquiry routed to the next technician
 # one escalation batch of reminders: a fixed part, and a few queries per due offer
 ESCALATION_BATCH_QUERIES = 21  # with the technicians' country, for the time zone of the mails
