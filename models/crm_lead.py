@@ -280,8 +280,8 @@ class CrmLead(models.Model):
         if corrected:
             corrected._service_transition("retry")
             corrected._service_route_safely("update")
-        if vals.get("agreed_appointment"):  # customer notice: see crm_lead_customer_notice.py
-            self._service_notify_customer("appointment")
+        if vals.get("agreed_appointment"):
+            self._service_notify_customer("appointment")  # crm_lead_customer_notice.py
         return result
 
     def copy(self, default=None):
@@ -448,7 +448,14 @@ class CrmLead(models.Model):
                 offer._service_transition(offer_event, **(offer_values or {}))
                 lead.invalidate_recordset(["service_offer_id"])
             lead._service_write_routing({**lead._service_state_values(target, state, now), **values})
+            lead._service_after_transition(event, target)
         return True
+
+    def _service_after_transition(self, event, target):
+        """What follows a transition beyond the routing fields: the customer hears of an acceptance
+        (crm_lead_customer_notice.py)."""
+        if event == "accept":
+            self._service_notify_customer("accepted")
 
     def _service_state_values(self, target, state, now):
         """The routing fields state ``target`` implies, coming from ``state``."""

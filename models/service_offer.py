@@ -112,7 +112,6 @@ class ServiceOffer(models.Model):
             offer = offer.sudo()  # checked just above
             offer._lock_open((lifecycle.O_OFFERED,), "accept")
             offer.lead_id._service_transition("accept")
-            offer.lead_id._service_notify_customer("accepted")  # customer notice: see crm_lead_customer_notice.py
             offer.lead_id.message_post(
                 body=self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name),
                 subtype_xmlid="mail.mt_note",
