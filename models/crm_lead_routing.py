@@ -7,6 +7,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..engine import lifecycle
 from ..engine import routing as engine
 from ..engine.postal import normalize_postal_code
 from .service_constants import LIVE_ROUTING_STATES, ROUTING_WRITE
@@ -327,7 +328,7 @@ class CrmLead(models.Model):
             return [], frozenset()
         since = fields.Datetime.now() - datetime.timedelta(days=company.service_response_window_days or 90)
         self.env.cr.execute(
-            """
+            f"""
             SELECT p.id, p.name, p.company_id, p.active AND p.is_technician,
                    ARRAY(SELECT equipment_type_id FROM res_partner_service_equipment_type_rel r
                           WHERE r.partner_id = p.id),
@@ -350,9 +351,9 @@ class CrmLead(models.Model):
               FROM res_partner p
               LEFT JOIN service_technician_counter last ON last.technician_id = p.id
               LEFT JOIN LATERAL (
-                    SELECT count(*) FILTER (WHERE o.state IN ('accepted', 'declined')) AS answered,
-                           count(*) FILTER (WHERE o.state = 'accepted') AS accepted,
-                           avg(o.response_hours) FILTER (WHERE o.state = 'accepted') AS hours
+                    SELECT count(*) FILTER (WHERE {lifecycle.OFFER_ANSWERED_SQL}) AS answered,
+                           count(*) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS accepted,
+                           avg(o.response_hours) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS hours
                       FROM service_offer o
                      WHERE %(with_stats)s AND o.technician_id = p.id AND o.offered_at >= %(since)s
                    ) stats ON TRUE

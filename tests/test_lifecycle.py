@@ -68,6 +68,17 @@ class TestLifecycle(ServiceRoutingCase):
         self.assertEqual(len(lead.offer_ids), 2)
         self.assertEqual(lead.routing_log_ids.sorted("id")[-1].trigger, "reopen")
 
+    def test_a_finished_job_still_counts_as_accepted(self):
+        """The response record (best response, reports) counts what the technician answered,
+        whatever became of the job since."""
+        lead = self._accepted()
+        technician = lead.technician_id
+        lead.action_set_won()
+        other = self._create_inquiry(name="Another one")
+        _inquiry, candidates = other._service_gather_facts(with_stats=True)
+        record = next(c for c in candidates if c.id == technician.id)
+        self.assertEqual((record.offers_answered, record.offers_accepted), (1, 1))
+
     # ------------------------------------------------------------
     # one transition function
     # ------------------------------------------------------------
