@@ -347,7 +347,8 @@ class Bench:
                 cr.execute("VACUUM ANALYZE crm_lead, service_offer")
         self.env.invalidate_all()
         self.cr.execute(
-            "SELECT count(*), count(*) FILTER (WHERE state IN ('accepted', 'done') OR (state = 'cancelled' AND responded_at IS NOT NULL)) FROM service_offer"
+            "SELECT count(*), count(*) FILTER (WHERE state IN ('accepted', 'done') "
+            "OR (state = 'cancelled' AND responded_at IS NOT NULL)) FROM service_offer"
         )
         offers, accepted = self.cr.fetchone()
         elapsed = time.perf_counter() - start
