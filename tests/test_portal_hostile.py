@@ -57,7 +57,8 @@ hostile = st.one_of(
 bad_ids = st.one_of(
     st.sampled_from(["0", "-1", "²", "٣", "1e3", "01", "2147483648", "99999999999999999999", "%00", "abc", " 1"]),
     st.integers(min_value=-(2**40), max_value=2**40).map(str),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8),
+    # a slash is no id but another path: the URL layer answers it (308) before any route
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/"), min_size=1, max_size=8),
 )
 
 
