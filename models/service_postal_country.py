@@ -119,6 +119,8 @@ class ServicePostalCountry(models.Model):
             queued.update(ids)
             with registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                # bound to this registry: no look-up by name (and its lock) from inside a transaction
+                cr.transaction = api.Transaction(registry)
                 self.with_env(self.env(cr=cr))._insert_pending(ids)
         return self.browse()
 
