@@ -68,6 +68,16 @@ class ServiceRoutingCase(TransactionCase):
         # on a database with demo data, its technicians and installed base stay out of the way
         cls.env["service.area"].search([]).write({"active": False})
         cls.env["res.partner"].search([("is_technician", "=", True)]).write({"is_technician": False})
+        # and its service inquiries, offers and maintenance plans (rolled back with the test class)
+        cls.env.flush_all()
+        cls.env.cr.execute(
+            """DELETE FROM service_visit;
+               DELETE FROM service_offer;
+               DELETE FROM service_routing_log;
+               DELETE FROM service_maintenance_plan;
+               DELETE FROM crm_lead WHERE service_occasion IS NOT NULL"""
+        )
+        cls.env.invalidate_all()
         for record in cls.env["service.equipment.type"].with_context(active_test=False).search([]):
             record.code = f"DEMO-{record.id}"
         cls.de = cls.env.ref("base.de")
