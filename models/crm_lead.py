@@ -385,7 +385,7 @@ class CrmLead(models.Model):
         for model_name, model in self.env.registry.items():
             if not (model_name.startswith("service.") or model_name == "crm.lead"):
                 continue
-            if model._abstract or model._transient or not model._auto or getattr(model, "_service_derived", False):
+            if model._abstract or model._transient or not model._auto or getattr(model, "_service_merge_stays", False):
                 continue
             for fname, field in model._fields.items():
                 if (

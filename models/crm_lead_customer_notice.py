@@ -75,11 +75,6 @@ class CrmLead(models.Model):
             *(f"object.{fname}" for fname in NOTICE_TEXT_FIELDS),
         )
 
-    @api.model
-    def _service_lead_references(self):
-        # a merged inquiry keeps the messages its customer was sent: the survivor's are its own, once per event
-        return [ref for ref in super()._service_lead_references() if ref[0] != "service.customer.notice"]
-
     # ------------------------------------------------------------
     # BUSINESS: CUSTOMER NOTICES
     # ------------------------------------------------------------

@@ -2,10 +2,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import json
 import logging
-import threading
 
 from odoo import api, fields, models
 
+from .service_batch import run_locked_batches
 from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ NOTICE_SUBTYPE = "crm_service_routing.mt_lead_service_customer_notice"
 SEND_CRON = "crm_service_routing.ir_cron_send_customer_notices"
 # an inquiry the routing has placed with a technician (or closed): past review
 ROUTED_STATES = ("offered", "accepted", "done")
-MAX_CONCURRENCY_RETRIES = 5
 
 
 class ServiceCustomerNotice(models.Model):
@@ -46,6 +45,8 @@ class ServiceCustomerNotice(models.Model):
     """
 
     _name = "service.customer.notice"
+    # what a customer was told stays with its inquiry on a merge: the survivor's are its own, once per event
+    _service_merge_stays = True
     _description = "Customer Notice"
     _order = "id desc"
     _rec_name = "event"
@@ -133,29 +134,14 @@ class ServiceCustomerNotice(models.Model):
     @api.model
     def _send_pending(self, batch_size=100):
         """Send the recorded notices in locked batches (skipping those another run holds); returns them."""
-        testing = getattr(threading.current_thread(), "testing", False) or self.env.registry.in_test_mode()
-        done = self.browse()
-        retries = 0
-        while True:
-            try:
-                notices = self._service_lock_todo(batch_size)
-                if not notices:
-                    break
+
+        def step():
+            notices = self._service_lock_todo(batch_size)
+            if notices:
                 notices._service_send_batch()
-            except CONCURRENCY_ERRORS:
-                if testing or retries >= MAX_CONCURRENCY_RETRIES:
-                    raise
-                retries += 1
-                self.env.cr.rollback()
-                self.env.invalidate_all(flush=False)
-                continue
-            done |= notices
-            self.env["ir.cron"]._notify_progress(done=len(done), remaining=int(len(notices) == batch_size))
-            if not testing:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            if len(notices) < batch_size:
-                break
-        return done
+            return notices, None
+
+        return self.browse().union(*(notices for notices, _result in run_locked_batches(self.env, step, batch_size)))
 
     @api.model
     def _service_lock_todo(self, batch_size):

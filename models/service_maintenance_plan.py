@@ -2,7 +2,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
 import logging
-import threading
 
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
@@ -12,13 +11,13 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import format_date
 
+from .service_batch import run_locked_batches
 from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 
 # what the back office and the technician's portal list as coming up
 COMING_UP_DAYS = 90
-MAX_CONCURRENCY_RETRIES = 5
 PLAN_STATES = [
     ("scheduled", "Scheduled"),
     ("open", "Inquiry Open"),
@@ -272,32 +271,14 @@ class ServiceMaintenancePlan(models.Model):
         open (committed by a concurrent run) is not selected again, and the
         unique index on the inquiries keeps it so whatever happens.
         """
-        testing = getattr(threading.current_thread(), "testing", False) or self.env.registry.in_test_mode()
-        opened = self.env["crm.lead"]
-        handled = retries = 0
-        while True:
+
+        def step():
             today = fields.Date.context_today(self)
-            try:
-                plans = self._service_lock_due(batch_size, today)
-                if not plans:
-                    break
-                leads = plans._service_open_inquiries(today)
-            except CONCURRENCY_ERRORS:
-                # plans committed by a concurrent run after this snapshot began: start again on fresh data
-                if testing or retries >= MAX_CONCURRENCY_RETRIES:
-                    raise
-                retries += 1
-                self.env.cr.rollback()
-                self.env.invalidate_all(flush=False)
-                continue
-            opened |= leads
-            handled += len(plans)
-            self.env["ir.cron"]._notify_progress(done=handled, remaining=int(len(plans) == batch_size))
-            if not testing:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            if len(plans) < batch_size:
-                break
-        return opened
+            plans = self._service_lock_due(batch_size, today)
+            return plans, plans._service_open_inquiries(today) if plans else None
+
+        batches = run_locked_batches(self.env, step, batch_size)
+        return self.env["crm.lead"].union(*(leads for _plans, leads in batches))
 
     @api.model
     def _service_lock_due(self, batch_size, today):

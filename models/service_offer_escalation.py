@@ -2,12 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
 import logging
-import threading
 
 from odoo import api, fields, models
 
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
+from .service_batch import run_locked_batches
 from .service_constants import OPEN_OFFER_STATES
 from .service_outbox import Outbox
 from .service_technician_counter import CONCURRENCY_ERRORS
@@ -16,8 +16,6 @@ _logger = logging.getLogger(__name__)
 
 # a stage whose action failed is tried again this much later
 RETRY_DELAY = datetime.timedelta(hours=1)
-# a run meeting a concurrent run's committed rows starts again on fresh data at most this often
-MAX_CONCURRENCY_RETRIES = 5
 # the moments this transaction has woken the escalation action for (cursor postcommit data: kept
 # across savepoints, cleared by commit and rollback)
 WAKE_KEY = "crm_service_routing.escalation_woken"
@@ -241,38 +239,20 @@ class ServiceOffer(models.Model):
 
     @api.model
     def _service_run_batches(self, kind, batch_size, now):
-        """Lock due offers batch by batch (skipping those another run holds), act, commit outside tests."""
-        # a test (its main thread) sees its batches in one transaction
-        testing = getattr(threading.current_thread(), "testing", False) or self.env.registry.in_test_mode()
-        done = self.browse()
-        retries = 0
-        while True:
+        """Lock due offers batch by batch (skipping those another run holds) and act on them."""
+
+        def step():
             moment = now or fields.Datetime.now()
-            try:
-                offers = self._service_lock_due(kind, batch_size, moment)
-                if not offers:
-                    break
-                if kind == "escalation":
-                    offers._service_escalate_batch(moment)
-                elif kind == "followup":
-                    offers._service_follow_up_batch(moment)
-                else:
-                    offers._service_notify_batch()
-            except CONCURRENCY_ERRORS:
-                # rows committed by a concurrent run after this snapshot began: start again on fresh data
-                if testing or retries >= MAX_CONCURRENCY_RETRIES:
-                    raise
-                retries += 1
-                self.env.cr.rollback()
-                self.env.invalidate_all(flush=False)
-                continue
-            done |= offers
-            self.env["ir.cron"]._notify_progress(done=len(done), remaining=int(len(offers) == batch_size))
-            if not testing:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            if len(offers) < batch_size:
-                break
-        return done
+            offers = self._service_lock_due(kind, batch_size, moment)
+            if offers and kind == "escalation":
+                offers._service_escalate_batch(moment)
+            elif offers and kind == "followup":
+                offers._service_follow_up_batch(moment)
+            elif offers:
+                offers._service_notify_batch()
+            return offers, None
+
+        return self.browse().union(*(offers for offers, _result in run_locked_batches(self.env, step, batch_size)))
 
     @api.model
     def _service_lock_due(self, kind, batch_size, now):

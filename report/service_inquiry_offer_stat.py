@@ -68,7 +68,7 @@ class ServiceInquiryOfferStat(models.Model):
     _log_access = False
     _rec_name = "lead_id"
     # kept by PostgreSQL triggers from the offers and visits: a merge moves those, not these rows
-    _service_derived = True
+    _service_merge_stays = True
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, readonly=True, ondelete="cascade")
     offer_count = fields.Integer("Offers", readonly=True)

@@ -332,8 +332,11 @@ class TestUniqueInquiries(ServiceRoutingCase):
             other.with_user(self.user_salesman).action_service_unlink("no")
 
     def test_uniqueness_costs_one_query(self):
+        unique = self._create_inquiry(email_from="huber@example.com", zip="81675")
         vals = self._inquiry_vals(email_from="huber@example.com", zip="81675")
         vals.update(self.env["crm.lead"]._service_match_values(dict(vals)))
         self.env.company.service_unique_window_days  # noqa: B018 - the company is read with the request
+        self.env.flush_all()
         with self.assertQueryCount(1):
-            self.env["crm.lead"]._service_unique_for(vals)
+            found = self.env["crm.lead"]._service_unique_for(vals)
+        self.assertEqual(found, unique.id)

@@ -32,24 +32,11 @@ class TestQueryBudgets(ServiceRoutingCase):
         super().setUpClass()
         cls.Lead = cls.env["crm.lead"].with_context(service_no_routing=True)
         # warm the caches the first routing of a process fills (ir.model, templates, the cron)
-        cls.env["crm.lead"].create(cls._vals(cls)).action_set_lost()
-
-    def _vals(self, **values):
-        return {
-            "name": "Heat pump makes noise",
-            "service_occasion": "repair",
-            "contact_name": "Eva Neu",
-            "email_from": "eva.neu@example.org",
-            "zip": "80331",
-            "city": "München",
-            "country_id": self.de.id,
-            "equipment_type_id": self.type_hp_air.id,
-            **values,
-        }
+        cls.env["crm.lead"].create(cls._inquiry_vals(cls)).action_set_lost()
 
     def _pending(self):
         # as the backstop and the benchmark find it: created, its own fields read (prefetched with its batch)
-        lead = self.Lead.create(self._vals())
+        lead = self.Lead.create(self._inquiry_vals())
         self.env.flush_all()
         return lead
 
@@ -96,7 +83,9 @@ class TestQueryBudgets(ServiceRoutingCase):
         counts = {}
         for size in (2, 8):
             with freeze_time(T0):
-                leads = self.env["crm.lead"].create([self._vals(service_level_id=level.id) for _i in range(size)])
+                leads = self.env["crm.lead"].create(
+                    [self._inquiry_vals(service_level_id=level.id) for _i in range(size)]
+                )
                 self.env["service.offer"]._service_send_notifications()
             self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
             self.env.flush_all()
