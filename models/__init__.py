@@ -10,7 +10,6 @@ from . import service_equipment
 from . import service_area
 from . import service_offer
 from . import service_offer_portal
-from . import service_technician_counter
 from . import service_rotation_entry
 from . import service_routing_log
 from . import service_intake_key
@@ -39,3 +38,6 @@ from . import crm_lead_toolbar
 from . import crm_lead_uniqueness
 from . import crm_lead_maintenance
 from . import crm_lead_customer_notice
+
+# after crm.lead: its table is complete when the slots' trigger on it is made
+from . import service_technician_slot

@@ -9,9 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..engine import lifecycle
 from ..engine import routing as engine
-from ..engine.postal import normalize_postal_code
-from .service_constants import LIVE_ROUTING_STATES, ROUTING_WRITE
-from .service_technician_counter import CONCURRENCY_ERRORS
+from .service_constants import CONCURRENCY_ERRORS, LIVE_ROUTING_STATES, ROUTING_WRITE
 
 _logger = logging.getLogger(__name__)
 
@@ -228,39 +226,52 @@ class CrmLead(models.Model):
             inquiry, candidates = lead._service_gather_facts(exclude=exclude)
             decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(lead))
             decision, busy = lead._service_claim(decision, candidates)
-            lead._service_apply_decision(decision, trigger, inquiry, candidates, busy=busy)
+            lead._service_apply_decision(decision, trigger, inquiry, candidates, busy=busy, rotation_paid=True)
             decisions[lead.id] = decision
         return decisions
 
     def _service_claim(self, decision, candidates):
-        """(decision, busy ids): lock the chosen technician, or the next ranked one that is free.
+        """(decision, busy ids): a capacity slot of the chosen technician, or of the next ranked one.
 
-        Two routings that chose the same technician at the same moment would
-        both count its load in their own snapshot; the lock (see
-        service.technician.counter) lets one through, the other takes the
-        next in its ranking. A contract technician is waited for instead.
-        When every ranked technician is busy, the last one is waited for.
+        Two routings that chose the same technician at the same moment both
+        counted its load in their own snapshot; the slot (see
+        service.technician.slot) lets each into free room only. One that
+        finds the technician held by another routing right now takes the
+        next in its ranking; a contract technician, and the last ranked one,
+        are waited for instead. The rotation credits of the decision are
+        paid with the claim that makes it.
         """
         self.ensure_one()
         if not decision.technician_id:
             return decision, ()
-        Counter = self.env["service.technician.counter"]
+        Slot = self.env["service.technician.slot"]
         capacity = {c.id: c.capacity for c in candidates}
-        if decision.chosen_by == engine.CHOSEN_CONTRACT:
-            Counter._claim(decision.technician_id, self.id, wait=True, company_id=self.company_id.id)
-            return decision, ()
         order = [decision.technician_id] + [r.id for r in decision.ranking if r.id != decision.technician_id]
-        busy = []
-        for index, technician_id in enumerate(order):
-            locked, open_count = Counter._claim(
-                technician_id, self.id, wait=index == len(order) - 1, company_id=self.company_id.id
+        # first each in turn, passing over those another routing holds right now; then those, waited for
+        held = []
+        attempts = [(technician_id, "try") for technician_id in order]
+        if decision.chosen_by == engine.CHOSEN_CONTRACT:
+            attempts[0] = (decision.technician_id, "wait")
+        while attempts:
+            technician_id, lock = attempts.pop(0)
+            chosen = decision
+            if technician_id != decision.technician_id:
+                chosen = dataclasses.replace(decision, technician_id=technician_id, chosen_by=engine.CHOSEN_STRATEGY)
+            slot = Slot._claim(
+                technician_id,
+                self.id,
+                company_id=self.company_id.id,
+                capacity=capacity.get(technician_id, 0),
+                lock=lock,
+                rotation=((self.company_id or self.env.company).id, engine.rotation_credits(chosen)),
             )
-            if locked and open_count < capacity.get(technician_id, 0):
-                if technician_id != decision.technician_id:
-                    decision = dataclasses.replace(decision, technician_id=technician_id)
-                return decision, tuple(busy)
-            busy.append(technician_id)
-        return dataclasses.replace(decision, technician_id=None, review_reason=engine.REVIEW_NO_CANDIDATE), tuple(busy)
+            if slot is not None and slot >= 0:
+                return chosen, tuple(t for t in order[: order.index(technician_id)])
+            if slot is not None:
+                held.append(technician_id)
+            if not attempts and held:
+                attempts, held = [(t, "wait") for t in held], []
+        return dataclasses.replace(decision, technician_id=None, review_reason=engine.REVIEW_NO_CANDIDATE), tuple(order)
 
     def _service_strategy(self):
         self.ensure_one()
@@ -282,22 +293,19 @@ class CrmLead(models.Model):
         # the queries below read offers, loads and areas written through the ORM
         self.env.flush_all()
         company = self.company_id or self.env.company
-        Postal = self.env["service.postal.code"]
-        point = Postal._locate(self.country_id, self.zip) if self.zip else None
+        contract = self.contract_id if self.contract_id.state == "valid" else self.env["service.contract"]
+        contract_technician = contract.technician_id
+        extra = set(extra_technician_ids) | ({contract_technician.id} if contract_technician else set())
+        point, areas = self.env["service.area"]._locate_hits(self.country_id, self.zip, extra)
         # no point: an unknown code, or a country whose data are not loaded yet (never loaded here)
+        Postal = self.env["service.postal.code"]
         data_loaded = bool(point) or not self.country_id or Postal._is_loaded(self.country_id)
         if not data_loaded and "service.postal.country" in self.env:
             self.env["service.postal.country"].sudo()._request(self.country_id)
-        contract = self.contract_id if self.contract_id.state == "valid" else self.env["service.contract"]
-        contract_technician = contract.technician_id
         hits = {}
-        if point:
-            extra = set(extra_technician_ids) | ({contract_technician.id} if contract_technician else set())
-            for tech_id, kind, lat, lon, radius in self.env["service.area"]._hits(
-                self.country_id.id, normalize_postal_code(self.zip), point[0], point[1], extra
-            ):
-                distance = engine.haversine_km(point[0], point[1], lat, lon) if kind == "radius" else None
-                hits.setdefault(tech_id, []).append(engine.AreaHit(kind, distance, radius))
+        for tech_id, kind, lat, lon, radius in areas:
+            distance = engine.haversine_km(point[0], point[1], lat, lon) if kind == "radius" else None
+            hits.setdefault(tech_id, []).append(engine.AreaHit(kind, distance, radius))
         technician_ids = set(hits) | set(extra_technician_ids)
         if contract_technician:
             technician_ids.add(contract_technician.id)
@@ -340,16 +348,21 @@ class CrmLead(models.Model):
                      WHERE l.technician_id = p.id AND l.active AND l.id != %(lead)s
                        AND l.company_id IS NOT DISTINCT FROM %(lead_company)s
                        AND l.routing_state IN ('offered', 'accepted')),
-                   last.last_offered_at,
+                   last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
-                   last.last_offer_id,
+                   last.id,
                    (SELECT sum(e.change) FROM service_rotation_entry e
                      WHERE e.technician_id = p.id AND e.company_id = %(company)s),
                    EXISTS(SELECT 1 FROM service_offer d
                            WHERE d.lead_id = %(lead)s AND d.technician_id = p.id
                              AND d.state IN ('declined', 'expired'))
               FROM res_partner p
-              LEFT JOIN service_technician_counter last ON last.technician_id = p.id
+              LEFT JOIN LATERAL (
+                    -- rotation: the technician's last offer in this company
+                    SELECT o.id, o.offered_at FROM service_offer o
+                     WHERE o.technician_id = p.id AND o.company_id = %(company)s
+                     ORDER BY o.offered_at DESC, o.id DESC LIMIT 1
+                   ) last ON TRUE
               LEFT JOIN LATERAL (
                     SELECT count(*) FILTER (WHERE {lifecycle.OFFER_ANSWERED_SQL}) AS answered,
                            count(*) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS accepted,
@@ -399,12 +412,22 @@ class CrmLead(models.Model):
         return candidates, frozenset(row[0] for row in rows if row[18])
 
     def _service_apply_decision(
-        self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None, override_note=False
+        self,
+        decision,
+        trigger,
+        inquiry,
+        candidates,
+        chosen_by=None,
+        busy=(),
+        override=None,
+        override_note=False,
+        rotation_paid=False,
     ):
         """Write a decision: an offer to its technician, or the review queue; and its log.
 
         ``override``: {"rules": [...], "user": name} of a dispatcher who offered
         against the rules; recorded in the log, and ``override_note`` on the offer.
+        ``rotation_paid``: the claim paid the decision's rotation credits already.
         """
         self.ensure_one()
         log = self._service_log(
@@ -417,36 +440,36 @@ class CrmLead(models.Model):
             self._service_offer(
                 decision.technician_id, log, claimed=chosen_by != "dispatcher", override_note=override_note
             )
-            self._service_pay_rotation(engine.rotation_credits(decision))
+            if not rotation_paid:
+                self._service_pay_rotation(engine.rotation_credits(decision))
         else:
             self._service_transition("review", review_reason=decision.review_reason)
         return log
 
     def _service_offer(self, technician_id, log, claimed=False, override_note=False):
-        """Offer the inquiry to ``technician_id``; ``claimed`` when _service_claim locked it already."""
+        """Offer the inquiry to ``technician_id``; ``claimed`` when _service_claim took its slot already.
+
+        Unclaimed (a dispatcher's choice), the inquiry takes the technician's
+        first free slot, beyond its capacity if need be.
+        """
         # an offer withdrawn just before is closed in the database before the new one opens
         self.env.flush_all()
         company_id = (self.company_id or self.env.company).id
-        Counter = self.env["service.technician.counter"]
         if not claimed:
-            Counter._claim(technician_id, self.id, wait=True, company_id=self.company_id.id)
-        now = fields.Datetime.now()
-        offer = (
-            self.env["service.offer"]
-            .sudo()
-            .with_context(service_routing_write=ROUTING_WRITE)
-            .create(
-                {
-                    "lead_id": self.id,
-                    "company_id": company_id,
-                    "technician_id": technician_id,
-                    "offered_at": now,
-                    "routing_log_id": log.id,
-                    "override_note": override_note,
-                }
+            self.env["service.technician.slot"]._claim(
+                technician_id, self.id, company_id=self.company_id.id, lock="wait"
             )
+        now = fields.Datetime.now()
+        self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
+            {
+                "lead_id": self.id,
+                "company_id": company_id,
+                "technician_id": technician_id,
+                "offered_at": now,
+                "routing_log_id": log.id,
+                "override_note": override_note,
+            }
         )
-        Counter._count_offer(technician_id, offer)
         self._service_transition("offer", technician_id=technician_id, offered_at=now)
 
     def _service_pay_rotation(self, changes):

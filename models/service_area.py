@@ -5,9 +5,27 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..engine.postal import bounding_box, normalize_postal_code, range_keys
+from ..engine.postal import bounding_box, lookup_key, normalize_postal_code, range_keys
 
 MAX_RADIUS_KM = 1000
+
+
+# the areas of a country that may cover a postal code at a point (%(lat)s, %(lon)s are
+# filled in as SQL expressions): ranges that contain the code, radius areas whose
+# bounding box contains the point, and the radius areas of the technicians named
+AREAS_AT = """
+    SELECT technician_id, kind, base_latitude, base_longitude, radius_km
+      FROM service_area
+     WHERE kind = 'range' AND active AND country_id = %%(country)s
+       AND service_zip_range_of(zip_from_key, zip_to_key) @> %%(zip)s::text
+    UNION ALL
+    SELECT technician_id, kind, base_latitude, base_longitude, radius_km
+      FROM service_area
+     WHERE kind = 'radius' AND active AND country_id = %%(country)s
+       AND %(lat)s IS NOT NULL
+       AND (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north)) @> point(%(lon)s, %(lat)s)
+            OR technician_id = ANY(%%(techs)s))
+"""
 
 
 class ServiceArea(models.Model):
@@ -180,29 +198,43 @@ class ServiceArea(models.Model):
         engine's. ``technician_ids`` adds those technicians' radius areas even
         when far away, so that a contract technician's distance is known.
         """
-        params = {
-            "country": country_id,
-            "zip": zip_key or "",
-            "lat": latitude,
-            "lon": longitude,
-            "techs": list(technician_ids) or [0],
-        }
         self.flush_model()
         self.env.cr.execute(
-            """
-            SELECT technician_id, kind, base_latitude, base_longitude, radius_km
-              FROM service_area
-             WHERE kind = 'range' AND active AND country_id = %(country)s
-               AND service_zip_range_of(zip_from_key, zip_to_key) @> %(zip)s::text
-            UNION ALL
-            SELECT technician_id, kind, base_latitude, base_longitude, radius_km
-              FROM service_area
-             WHERE kind = 'radius' AND active AND country_id = %(country)s
-               AND %(lat)s::float IS NOT NULL
-               AND (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north))
-                        @> point(%(lon)s::float, %(lat)s::float)
-                    OR technician_id = ANY(%(techs)s))
-            """,
-            params,
+            f"SELECT * FROM ({AREAS_AT % {'lat': '%(lat)s::float', 'lon': '%(lon)s::float'}}) a",
+            {
+                "country": country_id,
+                "zip": zip_key or "",
+                "lat": latitude,
+                "lon": longitude,
+                "techs": list(technician_ids) or [0],
+            },
         )
         return self.env.cr.fetchall()
+
+    @api.model
+    def _locate_hits(self, country, code, technician_ids=()):
+        """(point, areas) of a postal code of ``country`` (a res.country): _hits and its point in one query.
+
+        ``point`` is (latitude, longitude), None when the code is unknown
+        (then there are no areas: a range alone does not route).
+        """
+        if not country or not code:
+            return None, []
+        self.flush_model()
+        self.env.cr.execute(
+            f"""SELECT pc.latitude, pc.longitude, a.*
+                  FROM service_postal_code pc
+                  LEFT JOIN LATERAL ({AREAS_AT % {"lat": "pc.latitude", "lon": "pc.longitude"}}) a ON TRUE
+                 WHERE pc.country_id = %(country)s AND pc.name = %(code)s""",
+            {
+                "country": country.id,
+                "code": lookup_key(country.code, code),
+                "zip": normalize_postal_code(code) or "",
+                "techs": list(technician_ids) or [0],
+            },
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            self.env["service.postal.code"]._missed(country)
+            return None, []
+        return (rows[0][0], rows[0][1]), [row[2:] for row in rows if row[2]]

@@ -4,7 +4,7 @@
 
 import threading
 
-from .service_technician_counter import CONCURRENCY_ERRORS
+from .service_constants import CONCURRENCY_ERRORS
 
 # a run meeting a concurrent run's committed rows starts again on fresh data at most this often
 MAX_CONCURRENCY_RETRIES = 5

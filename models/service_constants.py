@@ -6,7 +6,12 @@ The states themselves and the transitions between them are in
 ``engine/lifecycle.py``; here are their labels.
 """
 
+from psycopg2 import errors as pg_errors
+
 from ..engine import lifecycle
+
+# errors that a concurrent transaction causes: the request is retried on them
+CONCURRENCY_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable)
 
 SERVICE_OCCASIONS = [
     ("repair", "Repair"),

@@ -6,7 +6,7 @@ import logging
 from odoo import api, fields, models
 
 from .service_batch import run_locked_batches
-from .service_technician_counter import CONCURRENCY_ERRORS
+from .service_constants import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from odoo.osv import expression
 from odoo.tools import format_date
 
 from .service_batch import run_locked_batches
-from .service_technician_counter import CONCURRENCY_ERRORS
+from .service_constants import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 

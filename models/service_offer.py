@@ -37,7 +37,7 @@ class ServiceOffer(models.Model):
     lead_id = fields.Many2one(
         "crm.lead", "Inquiry", required=True, index=True, ondelete="restrict", readonly=True, check_company=True
     )
-    # indexed by service_offer_technician_record_idx (technician_id, offered_at), see init()
+    # indexed by service_offer_technician_history_idx (technician_id, offered_at, id), see init()
     technician_id = fields.Many2one(
         "res.partner", required=True, ondelete="restrict", readonly=True, check_company=True
     )
@@ -63,11 +63,12 @@ class ServiceOffer(models.Model):
     ]
 
     def init(self):
-        # best response reads the recent offers of each technician (rotation reads the
-        # last one from service.technician.counter); at most one open offer per inquiry
+        # best response reads the recent offers of each technician, rotation its last one
+        # in a company (both from the index alone); at most one open offer per inquiry
         self.env.cr.execute(
-            """CREATE INDEX IF NOT EXISTS service_offer_technician_record_idx
-                   ON service_offer (technician_id, offered_at) INCLUDE (state, response_hours);
+            """CREATE INDEX IF NOT EXISTS service_offer_technician_history_idx
+                   ON service_offer (technician_id, offered_at, id) INCLUDE (state, response_hours, company_id);
+               DROP INDEX IF EXISTS service_offer_technician_record_idx;
                DROP INDEX IF EXISTS service_offer__technician_id_index;
                CREATE UNIQUE INDEX IF NOT EXISTS service_offer_lead_open_uniq
                    ON service_offer (lead_id) WHERE state IN ('offered', 'accepted')"""

@@ -8,9 +8,8 @@ from odoo import api, fields, models
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
 from .service_batch import run_locked_batches
-from .service_constants import OPEN_OFFER_STATES
+from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
 from .service_outbox import Outbox
-from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 

@@ -9,9 +9,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools.misc import babel_locale_parse, format_datetime, get_lang, posix_to_ldml
 
-from .service_constants import OPEN_OFFER_STATES
+from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
 from .service_outbox import Outbox
-from .service_technician_counter import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
 

@@ -108,10 +108,15 @@ class ServicePostalCode(models.Model):
         row = self.env.cr.fetchone()
         if row:
             return tuple(row)
+        self._missed(country)
+        return None
+
+    @api.model
+    def _missed(self, country):
+        """A code of ``country`` was not found: its data are queued for the loader if they never were."""
         Status = self.env["service.postal.country"]
         if not Status._state_of(country):
             Status._request(country)
-        return None
 
     @api.model
     def _is_loaded(self, country):

@@ -30,7 +30,7 @@ class TestCompanyRules(ServiceRoutingCase, HttpCase):
 
     def test_every_model_with_a_company_has_a_company_rule(self):
         models = self.env["ir.model"].search([]).filtered(lambda m: ADDON in (m.modules or "").split(", "))
-        self.assertIn("service.technician.counter", models.mapped("model"))
+        self.assertIn("service.technician.slot", models.mapped("model"))
         checked, missing = [], []
         for ir_model in models:
             Model = self.env.get(ir_model.model)
@@ -46,43 +46,43 @@ class TestCompanyRules(ServiceRoutingCase, HttpCase):
         self.assertFalse(missing, f"models with a company but no multi-company rule: {missing}")
         for model in (
             "service.offer",
-            "service.technician.counter",
+            "service.technician.slot",
             "service.rotation.entry",
             "service.dispatch.report",
         ):
             self.assertIn(model, checked)
 
-    def _counter_of_company_a(self):
+    def _slot_of_company_a(self):
         lead = self._create_inquiry()
         self.assertEqual(lead.routing_state, "offered")
-        counter = self.env["service.technician.counter"].sudo().search([("technician_id", "=", lead.technician_id.id)])
-        self.assertEqual(counter.company_id, self.company_a)
-        self.assertEqual(counter.last_offer_id.lead_id, lead)
-        return counter
+        slot = self.env["service.technician.slot"].sudo().search([("lead_id", "=", lead.id)])
+        self.assertEqual(slot.company_id, self.company_a)
+        self.assertEqual(slot.technician_id, lead.technician_id)
+        return slot
 
-    def test_second_company_reads_no_counter_of_the_first(self):
-        counter = self._counter_of_company_a()
-        Counter = self.env["service.technician.counter"].with_user(self.user_b)
-        self.assertFalse(Counter.search([]))
-        self.assertFalse(Counter.search_read([], ["technician_id", "last_offer_id"]))
+    def test_second_company_reads_no_slot_of_the_first(self):
+        slot = self._slot_of_company_a()
+        Slot = self.env["service.technician.slot"].with_user(self.user_b)
+        self.assertFalse(Slot.search([]))
+        self.assertFalse(Slot.search_read([], ["technician_id", "lead_id"]))
         # the rotation ledger and the report alike
         self.assertFalse(self.env["service.rotation.entry"].with_user(self.user_b).search([]))
         self.assertFalse(self.env["service.dispatch.report"].with_user(self.user_b).search([]))
         # the first company's dispatchers do
-        self.assertIn(counter, self.env["service.technician.counter"].with_user(self.user_manager).search([]))
+        self.assertIn(slot, self.env["service.technician.slot"].with_user(self.user_manager).search([]))
 
-    def test_second_company_reads_no_counter_over_xmlrpc(self):
-        self._counter_of_company_a()
+    def test_second_company_reads_no_slot_over_xmlrpc(self):
+        self._slot_of_company_a()
         uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, "svc_company_b", "svc_company_b_pw", {})
         self.assertTrue(uid)
         rows = self.xmlrpc_object.execute_kw(
             self.env.cr.dbname,
             uid,
             "svc_company_b_pw",
-            "service.technician.counter",
+            "service.technician.slot",
             "search_read",
             [[]],
-            {"fields": ["technician_id", "last_offer_id"]},
+            {"fields": ["technician_id", "lead_id"]},
         )
         self.assertEqual(rows, [])
 

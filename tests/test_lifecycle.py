@@ -80,6 +80,62 @@ class TestLifecycle(ServiceRoutingCase):
         self.assertEqual((record.offers_answered, record.offers_accepted), (1, 1))
 
     # ------------------------------------------------------------
+    # capacity slots follow the life cycle, whoever writes it
+    # ------------------------------------------------------------
+
+    def _slots(self, lead):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT technician_id, company_id, slot FROM service_technician_slot WHERE lead_id = %s", (lead.id,)
+        )
+        return self.env.cr.fetchall()
+
+    def test_an_open_inquiry_holds_one_slot_of_its_technician(self):
+        lead = self._create_inquiry()
+        first = lead.technician_id
+        self.assertEqual(self._slots(lead), [(first.id, lead.company_id.id, 0)])
+        # declined: the slot goes with the job to the next technician
+        lead.action_service_decline("capacity", offer_id=lead.service_offer_id.id)
+        self.assertEqual(lead.routing_state, "offered")
+        self.assertNotEqual(lead.technician_id, first)
+        self.assertEqual(self._slots(lead), [(lead.technician_id.id, lead.company_id.id, 0)])
+        lead.action_service_accept(offer_id=lead.service_offer_id.id)
+        self.assertEqual(len(self._slots(lead)), 1)
+        # archived: the technician's room is free again; restored: taken again; won: free
+        lead.action_archive()
+        self.assertEqual(self._slots(lead), [])
+        lead.action_unarchive()
+        self.assertEqual(lead.routing_state, "accepted")
+        self.assertEqual(self._slots(lead), [(lead.technician_id.id, lead.company_id.id, 0)])
+        lead.action_set_won()
+        self.assertEqual(self._slots(lead), [])
+        lead.action_set_lost()
+        lead.action_unarchive()
+        self.assertEqual(self._slots(lead), [])
+        # a write in SQL (an import, a script) is followed as well
+        self.env.cr.execute("UPDATE crm_lead SET active = false, routing_state = 'cancelled' WHERE id = %s", (lead.id,))
+        self.assertEqual(self._slots(lead), [])
+
+    def test_a_dispatcher_beyond_the_capacity_takes_a_slot_above_it(self):
+        self.tech_anna.service_capacity = 1
+        first = self._create_inquiry(zip="80331")
+        self.assertEqual(first.technician_id, self.tech_anna)
+        second = self._create_inquiry(zip="80331", name="Second one")
+        self.assertNotEqual(second.technician_id, self.tech_anna, "Anna is full")
+        action = second.with_user(self.user_dispatcher).action_service_open_assign()
+        wizard = self.env["crm.lead.assign"].with_user(self.user_dispatcher).browse(action["res_id"])
+        anna = wizard.line_ids.filtered(lambda line: line.technician_id == self.tech_anna)
+        self.assertFalse(anna.eligible)
+        anna.with_context(service_offer_anyway=True, service_reroute_confirmed=True).action_pick()
+        self.assertEqual(second.technician_id, self.tech_anna)
+        self.assertEqual(self._slots(first), [(self.tech_anna.id, first.company_id.id, 0)])
+        self.assertEqual(self._slots(second), [(self.tech_anna.id, second.company_id.id, 1)])
+        # room is counted in slots: with the first job done, the next inquiry finds Anna full still
+        first.action_set_won()
+        third = self._create_inquiry(zip="80331", name="Third one")
+        self.assertNotEqual(third.technician_id, self.tech_anna)
+
+    # ------------------------------------------------------------
     # one transition function
     # ------------------------------------------------------------
 

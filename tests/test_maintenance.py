@@ -329,7 +329,6 @@ class TestMaintenanceConcurrency(ConcurrentCase):
                 "DELETE FROM service_maintenance_plan WHERE id = ANY(%(plans)s)",
                 "DELETE FROM service_equipment WHERE id = ANY(%(equipment)s)",
                 "DELETE FROM service_contract WHERE id = %(contract)s",
-                "DELETE FROM service_technician_counter WHERE technician_id = ANY(%(partners)s)",
                 "DELETE FROM res_partner WHERE id = ANY(%(partners)s)",
                 "DELETE FROM service_equipment_type WHERE id = %(type)s",
                 "DELETE FROM service_level WHERE id = %(level)s",

@@ -68,7 +68,6 @@ class TestRoutingConcurrency(ConcurrentCase):
                 "DELETE FROM service_routing_log WHERE lead_id = ANY(%(leads)s)",
                 "DELETE FROM crm_lead WHERE id = ANY(%(leads)s)",
                 "DELETE FROM service_rotation_entry WHERE technician_id = ANY(%(techs)s)",
-                "DELETE FROM service_technician_counter WHERE technician_id = ANY(%(techs)s)",
                 "DELETE FROM service_area WHERE technician_id = ANY(%(techs)s)",
                 "DELETE FROM res_partner WHERE id = ANY(%(techs)s)",
                 "DELETE FROM service_equipment_type WHERE id = %(type)s",
@@ -168,6 +167,39 @@ class TestRoutingConcurrency(ConcurrentCase):
         held = [reason for state, _tech, reason in states.values() if state == "review"]
         self.assertEqual(held, ["no_candidate"] * 4, states)
         self.assertNotIn("new", {state for state, _tech, _reason in states.values()})
+
+    def set_capacities(self, capacities):
+        with self.registry.cursor() as cr:
+            for technician_id, capacity in zip(self.technician_ids, capacities, strict=True):
+                cr.execute("UPDATE res_partner SET service_capacity = %s WHERE id = %s", (capacity, technician_id))
+
+    def test_a_routing_in_an_older_snapshot_waits_instead_of_retrying(self):
+        """Two requests counted the same free room before a third took it: no serialization failure,
+        no retried request; one takes the room that is left, the other finds none."""
+        self.set_capacities([2, 0, 0])
+        de = self.env_ref_de
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_c:
+            env_a = thread_env(self.registry, cr_a, SUPERUSER_ID)
+            env_c = thread_env(self.registry, cr_c, SUPERUSER_ID)
+            # both take their snapshot now, with the technician's two slots free
+            self.assertEqual(self.open_load(), {})
+            for env in (env_a, env_c):
+                env.cr.execute(
+                    "SELECT count(*) FROM service_technician_slot WHERE technician_id = %s", (self.technician_ids[0],)
+                )
+                self.assertEqual(env.cr.fetchone()[0], 0)
+            # meanwhile a third request routes an inquiry to the technician and commits
+            first = self.in_request(lambda env: env["crm.lead"].create(dict(self.inquiry_vals(0), country_id=de)).id)
+            # no retry here: a serialization failure would be raised out of create()
+            second = env_a["crm.lead"].create(dict(self.inquiry_vals(1), country_id=de))
+            self.assertEqual((second.routing_state, second.technician_id.id), ("offered", self.technician_ids[0]))
+            cr_a.commit()
+            third = env_c["crm.lead"].create(dict(self.inquiry_vals(2), country_id=de))
+            self.assertEqual((third.routing_state, third.review_reason), ("review", "no_candidate"))
+            cr_c.commit()
+        states = self.states([first, second.id, third.id])
+        self.assertEqual(states[first][:2], ("offered", self.technician_ids[0]))
+        self.assertEqual(self.open_load(), {self.technician_ids[0]: 2})
 
     def test_answer_racing_a_decline_never_takes_the_next_offer(self):
         """A dispatcher accepts offer A while its technician declines it: never is offer B accepted."""

@@ -87,17 +87,22 @@ class TestRoutingIntegrity(ServiceRoutingCase):
         self.assertFalse(plain.routing_state)
 
     def test_technician_cannot_write_rotation_credit(self):
-        self._offered()
+        lead = self._offered()
         # the credit lives in the append-only ledger only, which no technician writes
         self.assertNotIn("service_rotation_credit", self.env["res.partner"]._fields)
         with self.assertRaises(AccessError):
             self.env["service.rotation.entry"].with_user(self.user_anna).create(
                 {"technician_id": self.tech_anna.id, "company_id": self.company.id, "change": 1000}
             )
+        # nor the capacity slots, which only routing inserts: a dispatcher reads them
+        slot = self.env["service.technician.slot"].with_user(self.user_dispatcher).search([("lead_id", "=", lead.id)])
+        self.assertEqual(slot.technician_id, lead.technician_id)
         with self.assertRaises(AccessError):
-            self.env["service.technician.counter"].with_user(self.user_dispatcher).create(
-                {"technician_id": self.tech_anna.id, "last_offered_at": "2000-01-01 00:00:00"}
+            self.env["service.technician.slot"].with_user(self.user_dispatcher).create(
+                {"technician_id": self.tech_anna.id, "slot": 99, "lead_id": lead.id}
             )
+        with self.assertRaises(AccessError):
+            slot.unlink()
 
     def test_one_open_offer_per_inquiry_in_postgresql(self):
         lead = self._offered()

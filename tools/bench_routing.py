@@ -2,11 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Routing benchmark. Run it through tools/bench.sh, which makes a fresh database:
 
-    tools/bench.sh [--technicians 5000] [--ranges 10] [--inquiries 10000] [--history 1000000]
+    tools/bench.sh [--technicians 5000] [--ranges 10] [--radius 0.1] [--inquiries 10000] [--history 1000000]
                    [--history-sample 1000] [--history-rounds 3] [--history-won 0.65]
                    [--odoo-members N] [--odoo-inquiries 500]
 
-Builds technicians with postal-code ranges across DE/AT/CH (GeoNames data) and
+Builds technicians with postal-code ranges across DE/AT/CH (GeoNames data), a
+share of them with a radius area around their home too, and
 inquiries in their areas, routes every inquiry one by one and prints latency,
 SQL queries per inquiry, throughput and the fairness of rotation. With
 ``--history N`` it routes a sample of the inquiries before and after adding N
@@ -52,6 +53,7 @@ class Bench:
         self.rng = random.Random(SEED)
         self.countries = {code: env.ref(f"base.{code.lower()}") for code, _share in COUNTRIES}
         self.codes = {}
+        self.points = {}  # country code -> [(latitude, longitude)] in the order of self.codes
         self.tech_ranges = {}  # technician id -> [(country code, low, high)]
         self.figures = {}
 
@@ -64,9 +66,13 @@ class Bench:
         counts = self.env["service.postal.code"]._load_countries([code for code, _share in COUNTRIES])
         for code, country in self.countries.items():
             self.cr.execute(
-                'SELECT name FROM service_postal_code WHERE country_id = %s ORDER BY name COLLATE "C"', (country.id,)
+                "SELECT name, latitude, longitude FROM service_postal_code"
+                ' WHERE country_id = %s ORDER BY name COLLATE "C"',
+                (country.id,),
             )
-            self.codes[code] = [row[0] for row in self.cr.fetchall()]
+            rows = self.cr.fetchall()
+            self.codes[code] = [row[0] for row in rows]
+            self.points[code] = [(row[1], row[2]) for row in rows]
         log(f"GeoNames postal codes loaded: {counts} in {time.perf_counter() - start:.1f} s")
 
     def setup_types(self):
@@ -76,8 +82,9 @@ class Bench:
         self.premium.certification_required = True
         self.tech_ids = []
 
-    def build_technicians(self, count, ranges_per_tech):
-        """Adds ``count`` technicians with ``ranges_per_tech`` postal ranges each."""
+    def build_technicians(self, count, ranges_per_tech, radius_share=0.0):
+        """Adds ``count`` technicians with ``ranges_per_tech`` postal ranges each, and a share of
+        them with a radius area (10 to 40 km) around their home as well."""
         start = time.perf_counter()
         now = self.cr.now()
         first = len(self.tech_ids)
@@ -99,7 +106,7 @@ class Bench:
         ]
         self.cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)", (ids,))
         self.tech_ids += ids
-        areas, specs, certs = [], [], []
+        areas, radii, specs, certs = [], [], [], []
         for tech_id in ids:
             country = self.rng.choices([c for c, _s in COUNTRIES], [s for _c, s in COUNTRIES])[0]
             codes = self.codes[country]
@@ -111,6 +118,11 @@ class Bench:
                 low, high = codes[first], codes[last]
                 areas.append((tech_id, self.countries[country].id, low, high, *self.range_keys(low, high)))
                 self.tech_ranges.setdefault(tech_id, []).append((country, low, high))
+            if self.rng.random() < radius_share:
+                lat, lon = self.points[country][home]
+                radius = self.rng.choice([10, 15, 20, 30, 40])
+                box = self.bounding_box(lat, lon, radius)
+                radii.append((tech_id, self.countries[country].id, codes[home], radius, lat, lon, *box))
             for type_id in self.rng.sample(self.type_ids, self.rng.randint(2, 3)):
                 specs.append((tech_id, type_id))
             if self.rng.random() < 0.3:
@@ -121,6 +133,15 @@ class Bench:
                                          kind, active, create_date, write_date, create_uid, write_uid)
                VALUES %s""",
             [(*a, "range", True, now, now, 1, 1) for a in areas],
+            page_size=5000,
+        )
+        execute_values(
+            self.cr._obj,
+            """INSERT INTO service_area (technician_id, country_id, base_zip, radius_km, base_latitude, base_longitude,
+                                         bbox_south, bbox_west, bbox_north, bbox_east,
+                                         kind, active, create_date, write_date, create_uid, write_uid)
+               VALUES %s""",
+            [(*r, "radius", True, now, now, 1, 1) for r in radii],
             page_size=5000,
         )
         execute_values(
@@ -139,7 +160,8 @@ class Bench:
         self.env.invalidate_all()
         self.cr.commit()
         log(
-            f"Built {len(ids)} technicians with {len(areas)} postal ranges in {time.perf_counter() - start:.1f} s "
+            f"Built {len(ids)} technicians with {len(areas)} postal ranges and {len(radii)} radius areas "
+            f"in {time.perf_counter() - start:.1f} s "
             f"({len(self.tech_ids)} technicians in all)"
         )
 
@@ -591,6 +613,7 @@ def main():
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--technicians", type=int, default=5000)
     parser.add_argument("--ranges", type=int, default=10, help="postal ranges per technician")
+    parser.add_argument("--radius", type=float, default=0.1, help="share of technicians with a radius area too")
     parser.add_argument("--inquiries", type=int, default=10000)
     parser.add_argument(
         "--history",
@@ -622,9 +645,10 @@ def main():
     args = parser.parse_args()
     odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
     # importable once the addons path is set
-    from odoo.addons.crm_service_routing.engine.postal import range_keys
+    from odoo.addons.crm_service_routing.engine.postal import bounding_box, range_keys
 
     Bench.range_keys = staticmethod(range_keys)
+    Bench.bounding_box = staticmethod(bounding_box)
     registry = odoo.modules.registry.Registry(args.database)
     wall = time.perf_counter()
     with registry.cursor() as cr:
@@ -640,12 +664,12 @@ def main():
         bench.setup_types()
         # a tenth of the technicians first: queries per inquiry must not grow with their number
         small = max(1, args.technicians // 10)
-        bench.build_technicians(small, args.ranges)
+        bench.build_technicians(small, args.ranges, args.radius)
         bench.build_inquiries(args.inquiries)
         sample = bench.leads[: min(1000, len(bench.leads))]
         few = bench.route_all(sample, f"{small} technicians, sample")
         bench.reset_routing(sample)
-        bench.build_technicians(args.technicians - small, args.ranges)
+        bench.build_technicians(args.technicians - small, args.ranges, args.radius)
         if args.history:
             # the same inquiries with all technicians, before and after the history exists
             sample = bench.leads[: min(args.history_sample, len(bench.leads))]

@@ -23,6 +23,6 @@ while IFS='|' read -r name found ids; do
 done < <(psql -d "$DB" -v ON_ERROR_STOP=1 -tA -F '|' -f "$SQL")
 psql -d "$DB" -tAc "SELECT 'checked: ' || (SELECT count(*) FROM crm_lead WHERE routing_state IS NOT NULL) || ' inquiries, '
                          || (SELECT count(*) FROM service_offer) || ' offers, '
-                         || (SELECT count(*) FROM service_technician_counter) || ' counters, '
+                         || (SELECT count(*) FROM service_technician_slot) || ' capacity slots, '
                          || (SELECT count(*) FROM service_intake_key) || ' intake keys'"
 exit $broken

@@ -66,27 +66,18 @@ WITH checks AS (
              WHERE active AND routing_state IN ('offered', 'accepted') AND technician_id IS NOT NULL
              GROUP BY technician_id, company_id) c ON c.technician_id = p.id
      WHERE c.open_count > greatest(p.service_capacity, 1)
-    -- routing counters: the last offer each names is the technician's newest
+    -- capacity slots: one for each open inquiry, of its technician and company, none for another
     UNION ALL
-    SELECT 'counter names an offer of another technician', c.id
-      FROM service_technician_counter c JOIN service_offer o ON o.id = c.last_offer_id
-     WHERE o.technician_id != c.technician_id
+    SELECT 'open inquiry without its capacity slot', l.id
+      FROM crm_lead l
+     WHERE l.active AND l.routing_state IN ('offered', 'accepted') AND l.technician_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM service_technician_slot s
+                        WHERE s.lead_id = l.id AND s.technician_id = l.technician_id
+                          AND s.company_id IS NOT DISTINCT FROM l.company_id)
     UNION ALL
-    SELECT 'counter behind the technician''s newest offer', c.id
-      FROM service_technician_counter c
-     WHERE EXISTS (SELECT 1 FROM service_offer o
-                    WHERE o.technician_id = c.technician_id
-                      AND o.offered_at > coalesce(c.last_offered_at, '-infinity'))
-    UNION ALL
-    SELECT 'counter of another company than its last offer', c.id
-      FROM service_technician_counter c JOIN service_offer o ON o.id = c.last_offer_id
-     WHERE c.company_id IS DISTINCT FROM o.company_id
-    UNION ALL
-    SELECT 'technician with offers but no counter', p.id
-      FROM res_partner p
-     WHERE p.is_technician
-       AND EXISTS (SELECT 1 FROM service_offer o WHERE o.technician_id = p.id)
-       AND NOT EXISTS (SELECT 1 FROM service_technician_counter c WHERE c.technician_id = p.id)
+    SELECT 'capacity slot of an inquiry that is not open', s.id
+      FROM service_technician_slot s JOIN crm_lead l ON l.id = s.lead_id
+     WHERE NOT (l.active AND l.routing_state IN ('offered', 'accepted'))
     -- intake keys: each names the inquiry it created, with the same reference
     UNION ALL
     SELECT 'intake key without inquiry', k.id

@@ -1,0 +1,169 @@
+# Copyright 2026 crm_service_routing contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+# first key of the transaction-level advisory lock a routing takes on a technician
+CLAIM_LOCK = 7318
+# the unique index that makes a slot a claim (made in init)
+SLOT_INDEX = "service_technician_slot_slot_uniq"
+
+
+class ServiceTechnicianSlot(models.Model):
+    """One row per open inquiry of a technician: what makes its capacity hold under concurrency.
+
+    A technician with capacity n has slots 0 .. n-1 in each company it
+    serves; an inquiry offered to it (or accepted by it) holds one. Routing
+    claims a slot by inserting its row: a unique index on (technician,
+    company, slot) lets one inquiry into each slot, whatever the snapshot
+    of the transaction that inserts it, so two routings that counted the
+    same free room cannot both take it. The one that comes second waits for
+    the first (the index), then takes the next slot or finds none: a wait,
+    never a row updated by two transactions (which REPEATABLE READ answers
+    with a serialization failure and Odoo with a retried request).
+
+    Rows are only inserted and deleted, both in SQL: a claim by routing
+    (``_claim``), and a trigger on ``crm_lead`` that releases the slot of
+    an inquiry that leaves the open states, changes technician or company,
+    and gives one to an inquiry that enters them otherwise (a reopened
+    job, a dispatcher's offer beyond the capacity). No user writes here.
+    """
+
+    _name = "service.technician.slot"
+    _description = "Technician Capacity Slot"
+    _log_access = False
+    _rec_name = "technician_id"
+    _order = "technician_id, slot"
+
+    technician_id = fields.Many2one("res.partner", required=True, readonly=True, ondelete="cascade")
+    company_id = fields.Many2one("res.company", readonly=True, ondelete="cascade")
+    slot = fields.Integer(required=True, readonly=True)
+    lead_id = fields.Many2one("crm.lead", required=True, readonly=True, ondelete="cascade")
+
+    _sql_constraints = [
+        ("lead_uniq", "unique(lead_id)", "An inquiry holds one slot."),
+    ]
+
+    def init(self):
+        cr = self.env.cr
+        cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS service_technician_slot_slot_uniq
+                    ON service_technician_slot (technician_id, COALESCE(company_id, 0), slot)"""
+        )
+        # the claim: the slot taken (lowest first), NULL when none is free within p_capacity
+        # (NULL: no limit), -1 when p_lock is 'try' and another routing holds the technician now
+        cr.execute(
+            """
+            CREATE OR REPLACE FUNCTION service_technician_slot_claim(
+                p_technician integer, p_company integer, p_lead integer, p_capacity integer, p_lock text)
+            RETURNS integer LANGUAGE plpgsql AS $$
+            DECLARE
+                taken integer[];
+                slot_limit integer;
+                slot_no integer;
+                constraint_name text;
+            BEGIN
+                IF p_lock = 'try' THEN
+                    IF NOT pg_try_advisory_xact_lock(%(lock)s, p_technician) THEN
+                        RETURN -1;
+                    END IF;
+                ELSIF p_lock = 'wait' THEN
+                    PERFORM pg_advisory_xact_lock(%(lock)s, p_technician);
+                END IF;
+                DELETE FROM service_technician_slot WHERE lead_id = p_lead;
+                SELECT coalesce(array_agg(s.slot), '{}') INTO taken FROM service_technician_slot s
+                 WHERE s.technician_id = p_technician AND COALESCE(s.company_id, 0) = COALESCE(p_company, 0);
+                IF p_capacity IS NOT NULL THEN
+                    -- slots above the capacity (it was lowered, or a dispatcher went beyond it)
+                    -- are only ever released: they take room from below
+                    slot_limit := p_capacity - (SELECT count(*) FROM unnest(taken) t WHERE t >= p_capacity);
+                ELSE
+                    -- no limit: above every slot seen, whatever was taken since
+                    slot_limit := cardinality(taken) + 64;
+                END IF;
+                -- the snapshot's free slots first; a taken one may have been released since
+                FOR slot_no IN
+                    SELECT s FROM generate_series(0, slot_limit - 1) s ORDER BY s = ANY(taken), s
+                LOOP
+                    BEGIN
+                        INSERT INTO service_technician_slot (technician_id, company_id, slot, lead_id)
+                        VALUES (p_technician, p_company, slot_no, p_lead);
+                        RETURN slot_no;
+                    EXCEPTION WHEN unique_violation THEN
+                        GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME;
+                        IF constraint_name <> %(index)s THEN
+                            -- the same inquiry claimed by two transactions at once: one of them starts over
+                            RAISE EXCEPTION 'inquiry %% is being routed by another transaction', p_lead
+                                USING ERRCODE = 'serialization_failure';
+                        END IF;
+                    END;
+                END LOOP;
+                RETURN NULL;
+            END $$
+            """,
+            {"lock": CLAIM_LOCK, "index": SLOT_INDEX},
+        )
+        # an inquiry holds a slot exactly while it is open with a technician: whoever writes it
+        cr.execute(
+            """
+            CREATE OR REPLACE FUNCTION service_technician_slot_sync() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.active AND NEW.technician_id IS NOT NULL
+                   AND NEW.routing_state IN ('offered', 'accepted') THEN
+                    IF NOT EXISTS (SELECT 1 FROM service_technician_slot s
+                                    WHERE s.lead_id = NEW.id AND s.technician_id = NEW.technician_id
+                                      AND s.company_id IS NOT DISTINCT FROM NEW.company_id) THEN
+                        PERFORM service_technician_slot_claim(NEW.technician_id, NEW.company_id, NEW.id,
+                                                              NULL, NULL);
+                    END IF;
+                ELSIF TG_OP = 'UPDATE' THEN
+                    DELETE FROM service_technician_slot WHERE lead_id = NEW.id;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE OR REPLACE TRIGGER service_technician_slot_insert
+                AFTER INSERT ON crm_lead FOR EACH ROW
+                WHEN (NEW.routing_state IN ('offered', 'accepted'))
+                EXECUTE FUNCTION service_technician_slot_sync();
+            CREATE OR REPLACE TRIGGER service_technician_slot_update
+                AFTER UPDATE OF routing_state, technician_id, active, company_id ON crm_lead FOR EACH ROW
+                WHEN (OLD.routing_state IS DISTINCT FROM NEW.routing_state
+                      OR OLD.technician_id IS DISTINCT FROM NEW.technician_id
+                      OR OLD.active IS DISTINCT FROM NEW.active
+                      OR OLD.company_id IS DISTINCT FROM NEW.company_id)
+                EXECUTE FUNCTION service_technician_slot_sync();
+            """
+        )
+        # inquiries open before the slots existed (an upgrade): each takes one
+        cr.execute(
+            """SELECT service_technician_slot_claim(l.technician_id, l.company_id, l.id, NULL, NULL)
+                 FROM crm_lead l
+                WHERE l.active AND l.technician_id IS NOT NULL AND l.routing_state IN ('offered', 'accepted')
+                  AND NOT EXISTS (SELECT 1 FROM service_technician_slot s WHERE s.lead_id = l.id)
+                ORDER BY l.id"""
+        )
+
+    @api.model
+    def _claim(self, technician_id, lead_id, company_id=None, capacity=None, lock="try", rotation=None):
+        """Claim a slot of ``technician_id`` for ``lead_id``, in one query: the slot, None when none is free.
+
+        ``capacity``: the technician's room (None: no limit, for a dispatcher
+        who offers beyond it). ``lock``: 'try' returns -1 at once when
+        another routing holds the technician right now (the caller may move
+        on to its next candidate); 'wait' waits for it. ``rotation``: (company
+        id, {technician id: credit change}) appended to the rotation ledger
+        (service.rotation.entry) in the same statement when the slot is taken.
+        """
+        rotation_company_id, changes = rotation or (None, {})
+        ids = sorted(changes)
+        self.env.cr.execute(
+            """WITH claim AS MATERIALIZED (SELECT service_technician_slot_claim(%s, %s, %s, %s, %s) AS slot),
+                    paid AS (INSERT INTO service_rotation_entry (technician_id, company_id, change)
+                             SELECT c.id, %s, c.change
+                               FROM claim, unnest(%s::int[], %s::float[]) AS c(id, change)
+                              WHERE claim.slot >= 0)
+               SELECT slot FROM claim""",
+            (technician_id, company_id or None, lead_id, capacity, lock)
+            + (rotation_company_id, ids, [changes[i] for i in ids]),
+        )
+        return self.env.cr.fetchone()[0]
