@@ -1,5 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
 import hashlib
 import logging
 import os
@@ -26,6 +27,8 @@ GEONAMES_CONFIG_OPTION = "geonames_data_dir"
 GEONAMES_DOWNLOAD_URL = "https://download.geonames.org/export/zip/"
 # pgeocode keeps its source and cache locations in module globals
 _PGEOCODE_LOCK = threading.Lock()
+# {(country id, lookup key): (latitude, longitude)} read up front for a batch (see _locating)
+LOCATE_MEMO_KEY = "crm_service_routing.postal_locate"
 
 
 def shipped_geonames_dir():
@@ -101,17 +104,45 @@ class ServicePostalCode(models.Model):
         """
         if not country or not code:
             return None
-        self.env.cr.execute(
-            "SELECT latitude, longitude FROM service_postal_code WHERE country_id = %s AND name = %s",
-            (country.id, lookup_key(country.code, code)),
-        )
-        row = self.env.cr.fetchone()
+        key = (country.id, lookup_key(country.code, code))
+        row = self.env.cr.cache.get(LOCATE_MEMO_KEY, {}).get(key)
+        if not row:
+            self.env.cr.execute(
+                "SELECT latitude, longitude FROM service_postal_code WHERE country_id = %s AND name = %s", key
+            )
+            row = self.env.cr.fetchone()
         if row:
             return tuple(row)
         Status = self.env["service.postal.country"]
         if not Status._state_of(country):
             Status._request(country)
         return None
+
+    @api.model
+    @contextlib.contextmanager
+    def _locating(self, places):
+        """Within this block, _locate answers the known codes of ``places`` ([(res.country, code)]) from
+        one query made up front: a batch that routes many inquiries locates them all at once."""
+        keys = {(country.id, lookup_key(country.code, code)) for country, code in places if country and code}
+        memo = {}
+        if keys:
+            self.env.cr.execute(
+                """SELECT p.country_id, p.name, p.latitude, p.longitude
+                     FROM service_postal_code p
+                     JOIN unnest(%s::int[], %s::varchar[]) AS k(country_id, name)
+                       ON p.country_id = k.country_id AND p.name = k.name""",
+                ([key[0] for key in keys], [key[1] for key in keys]),
+            )
+            memo = {(row[0], row[1]): (row[2], row[3]) for row in self.env.cr.fetchall()}
+        outer = self.env.cr.cache.get(LOCATE_MEMO_KEY)
+        self.env.cr.cache[LOCATE_MEMO_KEY] = {**(outer or {}), **memo}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self.env.cr.cache.pop(LOCATE_MEMO_KEY, None)
+            else:
+                self.env.cr.cache[LOCATE_MEMO_KEY] = outer
 
     @api.model
     def _is_loaded(self, country):
