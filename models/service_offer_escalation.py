@@ -18,10 +18,14 @@ RETRY_DELAY = datetime.timedelta(hours=1)
 # the moments this transaction has woken the escalation action for (cursor postcommit data: kept
 # across savepoints, cleared by commit and rollback)
 WAKE_KEY = "crm_service_routing.escalation_woken"
+# while set (a list), the moments an escalation batch plans are gathered there and woken for once, at its end
+WAKE_LATER_KEY = "crm_service_routing.escalation_wake_later"
+# attempts of a batch whose reassignments find nobody else for some inquiries (kept at the next attempt)
+BATCH_ATTEMPTS = 3
 
 
-class _KeepOffer(Exception):
-    """Raised inside a savepoint to undo a reassignment that found nobody else."""
+class _KeepOffers(Exception):
+    """Raised inside a savepoint to undo reassignments that found nobody else (``args[0]``: the inquiries' ids)."""
 
 
 class ServiceOffer(models.Model):
@@ -170,6 +174,10 @@ class ServiceOffer(models.Model):
         """
         if not at:
             return
+        later = self.env.cr.postcommit.data.get(WAKE_LATER_KEY)
+        if later is not None:
+            later.append(at)
+            return
         # {moment: trigger id} this transaction woke it for; a trigger undone with a savepoint is forgotten
         woken = self.env.cr.postcommit.data.setdefault(WAKE_KEY, {})
         earlier = [trigger_id for moment, trigger_id in woken.items() if moment <= at]
@@ -280,124 +288,217 @@ class ServiceOffer(models.Model):
     # ------------------------------------------------------------
 
     def _service_escalate_batch(self, now):
+        """Fire the due stages of this locked batch with set-based writes; if the batch fails, offer by
+        offer, and an offer whose stage fails alone is tried again after RETRY_DELAY."""
+        plans = self._service_escalation_plans(now)
+        offers = self.browse(list(plans))
+        try:
+            if offers._service_escalate_guarded(plans, now):
+                return
+        except CONCURRENCY_ERRORS:
+            _logger.info("Escalation of offers %s met a concurrent change; offer by offer.", offers.ids)
+        except Exception:
+            _logger.exception("Escalation of offers %s failed; offer by offer.", offers.ids)
+        for offer in offers:
+            try:
+                if offer._service_escalate_guarded(plans, now):
+                    continue
+            except CONCURRENCY_ERRORS:
+                _logger.info("Escalation of offer %s met a concurrent change; left for the next run.", offer.id)
+                continue
+            except Exception:
+                _logger.exception("Escalation of offer %s failed; retried later.", offer.id)
+            offer._service_write({"next_escalation_at": now + RETRY_DELAY})
+
+    def _service_escalation_plans(self, now):
+        """{offer id: (stages that fire now, the offer's ladder values after them)}; an offer whose
+        ladder cannot be read is tried again after RETRY_DELAY."""
         ladders = {}
-        outbox = Outbox()
+        plans = {}
         for offer in self:
             level = offer.service_level_id
             key = (level.id, offer.company_id.id)
             if key not in ladders:
                 ladders[key] = (level._service_ladder(), level._service_calendar(offer.company_id or self.env.company))
             ladder, calendar = ladders[key]
-            own = Outbox()
             try:
-                with self.env.cr.savepoint():
-                    offer._service_escalate_one(ladder, calendar, now, own)
-            except CONCURRENCY_ERRORS:
-                _logger.info("Escalation of offer %s met a concurrent change; left for the next run.", offer.id)
-                continue
+                fired = offer._service_due_steps(ladder, calendar, now)
+                plans[offer.id] = (
+                    [ladder[index] for index in fired],
+                    offer._service_ladder_values(ladder, calendar, fired),
+                )
             except Exception:
                 _logger.exception("Escalation of offer %s failed; retried later.", offer.id)
                 offer._service_write({"next_escalation_at": now + RETRY_DELAY})
-                continue
-            outbox.merge(own)
-        outbox.flush(self.env)
+        return plans
 
-    def _service_escalate_one(self, ladder, calendar, now, outbox):
-        """Fire this offer's due stages; what they send goes to ``outbox``."""
+    def _service_due_steps(self, ladder, calendar, now):
+        """Indices of this offer's ladder stages that fire now (see engine.due_steps)."""
         self.ensure_one()
         level = self.service_level_id
-        step = self.escalation_step
-        fired = engine.due_steps(
+        return engine.due_steps(
             ladder,
-            step,
+            self.escalation_step,
             lambda index: level._service_add_hours(calendar, self.offered_at, ladder[index].after_hours),
             now,
         )
-        for index in fired:
-            stage = ladder[index]
-            step = index + 1
-            if stage.action == engine.ACTION_REASSIGN:
-                self._service_write({"escalation_step": step, "escalation_stage_id": stage.id})
-                if self._service_reassign(stage, outbox):
-                    return
-            elif stage.action == engine.ACTION_REVIEW:
-                self._service_to_review(stage, outbox)
-                return
-            elif stage.action == engine.ACTION_REMIND:
-                outbox.mail("crm_service_routing.mail_template_offer_reminder", self)
-                outbox.note(
-                    self.lead_id,
-                    self.env._(
-                        "Escalation after %(hours)s h without acceptance: reminder sent to %(technician)s.",
-                        hours=format(stage.after_hours, "g"),
-                        technician=self.technician_id.display_name,
-                    ),
-                )
-            else:
-                outbox.notify(
-                    self,
-                    "crm_service_routing.mail_template_escalation_manager",
-                    self.env._("Unanswered inquiry: %(lead)s", lead=self.lead_id.display_name),
-                )
+
+    def _service_ladder_values(self, ladder, calendar, fired):
+        """Where this offer's ladder stands once the stages ``fired`` have fired (a review stage's
+        transition records it)."""
+        self.ensure_one()
+        if fired and ladder[fired[-1]].action == engine.ACTION_REVIEW:
+            return {}
+        step = fired[-1] + 1 if fired else self.escalation_step
         vals = {"escalation_step": step}
         if fired:
             vals["escalation_stage_id"] = ladder[fired[-1]].id
         if step < len(ladder):
             vals["next_escalation_stage_id"] = ladder[step].id
-            vals["next_escalation_at"] = level._service_add_hours(calendar, self.offered_at, ladder[step].after_hours)
+            vals["next_escalation_at"] = self.service_level_id._service_add_hours(
+                calendar, self.offered_at, ladder[step].after_hours
+            )
         else:
             vals.update(next_escalation_stage_id=False, next_escalation_at=False)
-        self._service_write(vals)
+        return vals
 
-    def _service_reassign(self, stage, outbox):
-        """Offer the inquiry to the next eligible technician; False (offer kept) when there is none."""
+    def _service_escalate_guarded(self, plans, now):
+        """Fire the planned stages of these offers in a savepoint, with what they send; True when done.
+
+        A reassignment that finds no other technician undoes the attempt, which
+        is made again with the offers of those inquiries kept; the escalation
+        action is woken once, for the earliest moment the attempt planned.
+        """
+        kept = set()
+        data = self.env.cr.postcommit.data
+        for _attempt in range(BATCH_ATTEMPTS):
+            outbox = Outbox()
+            later = data[WAKE_LATER_KEY] = []
+            try:
+                with self.env.cr.savepoint():
+                    self._service_escalate_set(plans, now, outbox, kept)
+                    outbox.flush(self.env)
+            except _KeepOffers as keep:
+                kept.update(keep.args[0])
+                continue
+            finally:
+                data.pop(WAKE_LATER_KEY, None)
+            self._service_wake(min(later, default=None))
+            return True
+        return False
+
+    def _service_escalate_set(self, plans, now, outbox, kept):
+        """Fire the planned stages of these offers: bookkeeping and mails for the whole set, the
+        reassignments through the routing inquiry by inquiry. ``kept``: ids of the inquiries whose
+        offer stays open at a reassignment (nobody else); raises _KeepOffers with the new ones."""
+        reassign, review, updates = {}, {}, {}
+        for offer in self:
+            fired, vals = plans[offer.id]
+            lead = offer.lead_id
+            for stage in fired:
+                if stage.action == engine.ACTION_REASSIGN:
+                    reassign[offer] = stage
+                elif stage.action == engine.ACTION_REVIEW:
+                    review[offer] = stage
+                elif stage.action == engine.ACTION_REMIND:
+                    outbox.mail("crm_service_routing.mail_template_offer_reminder", offer)
+                    outbox.note(
+                        lead,
+                        self.env._(
+                            "Escalation after %(hours)s h without acceptance: reminder sent to %(technician)s.",
+                            hours=format(stage.after_hours, "g"),
+                            technician=offer.technician_id.display_name,
+                        ),
+                    )
+                else:
+                    outbox.notify(
+                        offer,
+                        "crm_service_routing.mail_template_escalation_manager",
+                        self.env._("Unanswered inquiry: %(lead)s", lead=lead.display_name),
+                    )
+            if vals:
+                key = tuple(sorted(vals.items()))
+                updates[key] = updates.get(key, self.browse()) | offer
+        # the ladder of every offer in one write per set of values (one UPDATE at the flush)
+        for key, offers in updates.items():
+            offers._service_write(dict(key))
+        self._service_to_review(review, outbox)
+        self._service_reassign(reassign, outbox, kept)
+
+    @api.model
+    def _service_to_review(self, stages, outbox):
+        """Move the inquiries of ``stages`` ({offer: review stage}) to the review queue, per stage."""
+        by_stage = {}
+        for offer, stage in stages.items():
+            by_stage.setdefault(stage, self.browse())
+            by_stage[stage] |= offer
+        for stage, offers in by_stage.items():
+            technicians = {offer: offer.technician_id for offer in offers}
+            offers.lead_id._service_transition(
+                "review", review_reason="unanswered", offer_values={"escalation_stage_id": stage.id}
+            )
+            for offer in offers:
+                outbox.note(
+                    offer.lead_id,
+                    self.env._(
+                        "Escalation after %(hours)s h: not answered by %(technician)s, moved to the review queue.",
+                        hours=format(stage.after_hours, "g"),
+                        technician=technicians[offer].display_name,
+                    ),
+                )
+
+    @api.model
+    def _service_reassign(self, stages, outbox, kept):
+        """Offer the inquiries of ``stages`` ({offer: reassign stage}) to the next eligible technician.
+
+        All the offers expire in one transition, then the routing places each
+        inquiry. An inquiry in ``kept`` keeps its offer (nobody else, found by
+        an earlier attempt); raises _KeepOffers with the inquiries for which
+        the routing finds nobody else now.
+        """
+        moving = {}
+        for offer, stage in stages.items():
+            if offer.lead_id.id in kept:
+                outbox.note(
+                    offer.lead_id,
+                    self.env._(
+                        "Escalation after %(hours)s h: no other eligible technician, the offer to %(technician)s "
+                        "stays open.",
+                        hours=format(stage.after_hours, "g"),
+                        technician=offer.technician_id.display_name,
+                    ),
+                )
+            else:
+                moving[offer] = (stage, offer.lead_id, offer.technician_id)
+        if not moving:
+            return
         # the escalation's own note says who had it and who has it now: no tracking messages beside it
-        lead = self.lead_id.with_context(tracking_disable=True)
-        technician = self.technician_id
-        try:
-            with self.env.cr.savepoint():
-                lead._service_transition("expire")
-                decision = lead._service_route("escalation")[lead.id]
-                if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE:
-                    raise _KeepOffer()
-        except _KeepOffer:
-            self.env.invalidate_all(flush=False)
+        leads = self.env["crm.lead"].union(*(lead for _stage, lead, _technician in moving.values()))
+        leads = leads.with_context(tracking_disable=True)
+        leads._service_transition("expire")
+        nobody = []
+        for lead in leads:
+            decision = lead._service_route("escalation")[lead.id]
+            if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE:
+                nobody.append(lead.id)
+        if nobody:
+            raise _KeepOffers(nobody)
+        leads.invalidate_recordset(["offer_ids", "service_offer_id"])
+        # who has each inquiry now, in one query
+        new_offers = self.search([("lead_id", "in", leads.ids), ("state", "in", list(OPEN_OFFER_STATES))])
+        technicians = {offer.lead_id.id: offer.technician_id for offer in new_offers}
+        for stage, lead, technician in moving.values():
+            new = technicians.get(lead.id)
             outbox.note(
                 lead,
                 self.env._(
-                    "Escalation after %(hours)s h: no other eligible technician, the offer to %(technician)s stays "
-                    "open.",
+                    "Escalation after %(hours)s h without acceptance: reassigned from %(old)s to %(new)s.",
                     hours=format(stage.after_hours, "g"),
-                    technician=technician.display_name,
+                    old=technician.display_name,
+                    new=new.display_name if new else self.env._("the review queue"),
                 ),
             )
-            return False
-        lead.invalidate_recordset(["offer_ids", "service_offer_id"])
-        new_offer = lead.service_offer_id
-        outbox.note(
-            lead,
-            self.env._(
-                "Escalation after %(hours)s h without acceptance: reassigned from %(old)s to %(new)s.",
-                hours=format(stage.after_hours, "g"),
-                old=technician.display_name,
-                new=new_offer.technician_id.display_name or self.env._("the review queue"),
-            ),
-        )
-        # the new offer's mail, and the withdrawal mail of this one, go out with the offers' notifications
-        return True
-
-    def _service_to_review(self, stage, outbox):
-        lead = self.lead_id
-        technician = self.technician_id
-        lead._service_transition("review", review_reason="unanswered", offer_values={"escalation_stage_id": stage.id})
-        outbox.note(
-            lead,
-            self.env._(
-                "Escalation after %(hours)s h: not answered by %(technician)s, moved to the review queue.",
-                hours=format(stage.after_hours, "g"),
-                technician=technician.display_name,
-            ),
-        )
+        # the new offers' mails, and the withdrawal mails of these ones, go out with the offers' notifications
 
     # ------------------------------------------------------------
     # BUSINESS: FOLLOW-UP
@@ -421,7 +522,7 @@ class ServiceOffer(models.Model):
                 offer._service_write({"followup_count": 0, **offer._service_followup_values(last)})
             elif decision == engine.FOLLOWUP_REMIND:
                 offer._service_write({"followup_count": 1, **offer._service_followup_values(now)})
-                offer._service_schedule_technician_activity()
+                offer._service_schedule_technician_activity(outbox)
                 outbox.mail("crm_service_routing.mail_template_followup_reminder", offer)
                 outbox.note(
                     lead,
@@ -442,7 +543,7 @@ class ServiceOffer(models.Model):
                 offer._service_write({"followup_due_at": False})
         outbox.flush(self.env)
 
-    def _service_schedule_technician_activity(self):
+    def _service_schedule_technician_activity(self, outbox):
         self.ensure_one()
         lead = self.lead_id
         # the technician's own user (an internal one first), else the inquiry's salesperson
@@ -450,10 +551,9 @@ class ServiceOffer(models.Model):
         user = acting.sorted(lambda u: (u.share, u.id))[:1] or lead.user_id
         if not user:
             return
-        # the follow-up mail tells the technician; no second "activity assigned" mail
-        lead.with_context(mail_activity_quick_update=True).activity_schedule(
-            "mail.mail_activity_data_todo",
-            user_id=user.id,
-            summary=self.env._("Follow up the inquiry"),
+        outbox.activity(
+            lead,
+            user,
+            self.env._("Follow up the inquiry"),
             note=self.env._("No activity on this accepted inquiry yet: call the customer and agree an appointment."),
         )

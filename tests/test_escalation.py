@@ -3,16 +3,21 @@
 """Answer deadlines, escalation ladders and follow-up, with frozen time."""
 
 import datetime
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from ..engine import escalation as engine
+from ..models import service_outbox
+from ..models.service_offer_escalation import RETRY_DELAY
 from .common import ServiceRoutingCase
 
 T0 = datetime.datetime(2026, 3, 2, 8, 0)  # a Monday, 09:00 in Munich
+ESCALATION_LOGGER = "odoo.addons.crm_service_routing.models.service_offer_escalation"
 
 
 def at(hours, start=T0):
@@ -379,3 +384,69 @@ class TestEscalation(ServiceRoutingCase):
             self.env.ref("crm_service_routing.mail_template_offer_new")._render_field("body_html", offer.ids)[offer.id]
         )
         self.assertIn("2026", new_body)  # the answer deadline
+
+    # ------------------------------------------------------------
+    # batches
+    # ------------------------------------------------------------
+
+    def test_batch_reassigns_and_keeps_in_one_run(self):
+        """One batch: an inquiry reassigned, one whose only technician keeps it (the batch tries again
+        without it), each reminded once."""
+        moved = self.inquiry(self.standard)
+        # PV in 80331: only Carla covers it, nobody to reassign to
+        kept = self.inquiry(self.standard, equipment_type_id=self.type_pv.id)
+        first, only = moved.service_offer_id, kept.service_offer_id
+        self.assertEqual(only.technician_id, self.tech_carla)
+        self.assertEqual(self.escalate(at(24)), first | only)
+        self.assertEqual(first.state, "expired")
+        self.assertEqual(moved.service_offer_id.technician_id, self.pair - first.technician_id)
+        self.assertIn("reassigned from", "".join(moved.message_ids.mapped("body")))
+        self.assertEqual(only.state, "offered")
+        self.assertEqual(kept.service_offer_id, only)
+        self.assertEqual(only.escalation_step, 2)
+        self.assertEqual(only.next_escalation_action, "notify")
+        self.assertIn("no other eligible technician", "".join(kept.message_ids.mapped("body")))
+        # the undone attempt left no routing decision behind
+        self.assertEqual(len(kept.routing_log_ids), 1)
+        for offer in first | only:
+            self.assertEqual(len(self.mails(offer, "mail_template_offer_reminder")), 1)
+
+    def test_a_failing_offer_is_retried_and_the_others_are_escalated(self):
+        leads = [self.inquiry(self.standard, name=f"Batch {index}") for index in range(4)]
+        offers = self.Offer.union(*(lead.service_offer_id for lead in leads))
+        broken_reminder, broken_reassign = offers[0], offers[2]
+        real_mail = service_outbox.Outbox.mail
+        real_route = type(self.env["crm.lead"])._service_route
+
+        def mail(outbox, template_xmlid, offer):
+            if broken_reminder in offer:
+                raise ValueError("template broken for this offer")
+            return real_mail(outbox, template_xmlid, offer)
+
+        def route(lead, trigger, exclude=()):
+            if lead == broken_reassign.lead_id:
+                raise ValueError("routing broken for this inquiry")
+            return real_route(lead, trigger, exclude=exclude)
+
+        # 4 h: reminders; the first offer's fails
+        with patch.object(service_outbox.Outbox, "mail", mail), mute_logger(ESCALATION_LOGGER):
+            self.assertEqual(self.escalate(at(4)), offers)
+        self.assertEqual(broken_reminder.escalation_step, 0)
+        self.assertEqual(broken_reminder.next_escalation_at, at(4) + RETRY_DELAY)
+        self.assertFalse(self.mails(broken_reminder, "mail_template_offer_reminder"))
+        for offer in offers - broken_reminder:
+            self.assertEqual(offer.escalation_step, 1)
+            self.assertEqual(len(self.mails(offer, "mail_template_offer_reminder")), 1)
+        # 24 h: reassignments (the first offer reminded at last); the third one's routing fails
+        with patch.object(type(self.env["crm.lead"]), "_service_route", route), mute_logger(ESCALATION_LOGGER):
+            self.assertEqual(self.escalate(at(24)), offers)
+        self.assertEqual(broken_reassign.state, "offered")
+        self.assertEqual(broken_reassign.escalation_step, 1)
+        self.assertEqual(broken_reassign.next_escalation_at, at(24) + RETRY_DELAY)
+        self.assertEqual(len(self.mails(broken_reminder, "mail_template_offer_reminder")), 1)
+        for offer in offers - broken_reassign:
+            self.assertEqual(offer.state, "expired")
+            self.assertEqual(offer.lead_id.service_offer_id.technician_id, self.pair - offer.technician_id)
+        # retried later, and then reassigned
+        self.assertEqual(self.escalate(at(25)), broken_reassign)
+        self.assertEqual(broken_reassign.state, "expired")

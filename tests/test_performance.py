@@ -1,6 +1,7 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Query budgets of the hot paths: routing one inquiry, accept, decline, one escalation batch.
+"""Query budgets of the hot paths: routing one inquiry, accept, decline, one escalation batch (of
+reminders, and of reminders, notices and reassignments).
 
 The budgets are the numbers tools/bench.sh and tools/bench_escalation.sh
 report; a change that adds a query per inquiry or per offer fails here.
@@ -26,9 +27,14 @@ ROUTE_QUERIES = 8
 ROUTE_QUERIES_FIRST = 11
 ACCEPT_QUERIES = 23  # 21, and the customer's message recorded (crm_lead_customer_notice.py; its cron id read cold)
 DECLINE_QUERIES = 31  # the answer, then the inquiry routed to the next technician
-# one escalation batch of reminders: a fixed part, and a few queries per due offer
-ESCALATION_BATCH_QUERIES = 21  # with the technicians' country, for the time zone of the mails
-ESCALATION_QUERIES_PER_OFFER = 3
+# one escalation batch of reminders: a fixed part (with the technicians' country, for the time zone
+# of the mails); the writes, mails and notes of the batch are set-based: nothing more per due offer
+ESCALATION_BATCH_QUERIES = 24
+ESCALATION_QUERIES_PER_OFFER = 0
+# a batch of reminders, channel-manager notices and reassignments: the fixed part (routing read cold
+# once), and the routing of each reassigned inquiry, which stays inquiry by inquiry
+ESCALATION_MIXED_BATCH_QUERIES = 66
+ESCALATION_QUERIES_PER_REASSIGN = 3
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
@@ -119,3 +125,61 @@ class TestQueryBudgets(ServiceRoutingCase):
             self.assertEqual(done, leads.service_offer_id)
             counts[size] = len(done)
         self.assertEqual(counts, {2: 2, 8: 8})
+
+    def test_escalation_mixed_batch_queries(self):
+        """One batch of reminders, channel-manager notices and reassignments: the bookkeeping is set-based,
+        only the routing of each reassigned inquiry costs queries per offer."""
+        level = self.env["service.level"].create(
+            {
+                "name": "Mixed Ladder",
+                "code": "T-MIXED",
+                "response_hours": 24,
+                "escalation_user_id": self.user_manager.id,
+                "escalation_stage_ids": [
+                    Command.create({"after_hours": 1, "action": "remind"}),
+                    Command.create({"after_hours": 2, "action": "notify"}),
+                    Command.create({"after_hours": 3, "action": "reassign"}),
+                ],
+            }
+        )
+        self.company.service_calendar_id = False
+        (self.tech_anna | self.tech_carla).write({"service_capacity": 100})
+        counts = {}
+        start = T0
+        for size in (1, 4):
+            # offered 1 h, 2 h and 3 h before the run: a reminder; a notice; a reassignment
+            leads = {}
+            for hours in (1, 2, 3):
+                with freeze_time(start - datetime.timedelta(hours=hours)):
+                    leads[hours] = self.env["crm.lead"].create(
+                        [self._inquiry_vals(service_level_id=level.id) for _i in range(size)]
+                    )
+                    self.env["service.offer"]._service_send_notifications()
+            offers = self.env["service.offer"].union(*(batch.service_offer_id for batch in leads.values()))
+            self.assertEqual(len(offers), 3 * size)
+            reassigned = leads[3].service_offer_id
+            self.env.flush_all()
+            self.env.invalidate_all()
+            budget = (
+                ESCALATION_MIXED_BATCH_QUERIES
+                + ESCALATION_QUERIES_PER_OFFER * 3 * size
+                + ESCALATION_QUERIES_PER_REASSIGN * size
+            )
+            with freeze_time(start), self.assertQueryCount(budget):
+                done = self.env["service.offer"]._escalate()
+                self.env.flush_all()
+            self.assertEqual(done, offers)
+            self.assertEqual(set(leads[1].service_offer_id.mapped("escalation_step")), {1})
+            self.assertEqual(set(leads[2].service_offer_id.mapped("escalation_step")), {2})
+            self.assertEqual(set(reassigned.mapped("state")), {"expired"})
+            self.assertEqual(set(leads[3].mapped("routing_state")), {"offered"})
+            for hours in (2, 3):
+                manager = leads[hours].activity_ids.filtered(lambda a: a.user_id == self.user_manager)
+                self.assertEqual(len(manager), size)
+            counts[size] = len(done)
+            # out of the next round's way
+            with freeze_time(start):
+                for batch in leads.values():
+                    batch.action_set_lost()
+            start += datetime.timedelta(days=1)
+        self.assertEqual(counts, {1: 3, 4: 12})
