@@ -4,6 +4,7 @@
 
 import psycopg2
 
+from odoo import models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -386,6 +387,22 @@ class TestUniqueInquiries(ServiceRoutingCase):
         self.assertIn("A different heat pump", other.message_ids.sorted("id")[-1].body)
         with self.assertRaises(AccessError):
             other.with_user(self.user_salesman).action_service_unlink("no")
+
+    def test_link_wizard_is_cleaned_up(self):
+        lead = self._create_inquiry()
+        action = lead.with_user(self.user_dispatcher).action_service_open_link()
+        wizard = self.env["crm.lead.link"].browse(action["res_id"])
+        self.assertFalse(wizard.undo_link)
+        # Odoo's vacuum deletes old wizards: no field may hide the ORM's own methods
+        wizard.unlink()
+        self.assertFalse(wizard.exists())
+        for name, Model in self.env.registry.items():
+            hidden = [
+                fname
+                for fname, field in Model._fields.items()
+                if field._module == "crm_service_routing" and callable(getattr(models.BaseModel, fname, None))
+            ]
+            self.assertFalse(hidden, f"{name}: fields hide ORM methods")
 
     def test_uniqueness_costs_one_query(self):
         unique = self._create_inquiry(email_from="huber@example.com", zip="81675")

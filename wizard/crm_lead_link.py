@@ -10,7 +10,8 @@ class CrmLeadLink(models.TransientModel):
     _description = "Link or Unlink a Repeated Inquiry"
 
     lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, readonly=True, ondelete="cascade")
-    unlink = fields.Boolean(readonly=True)
+    # "unlink" would hide the ORM method of that name (the wizard could no longer be deleted)
+    undo_link = fields.Boolean("Unlink", readonly=True)
     partner_id = fields.Many2one(related="lead_id.partner_id")
     unique_lead_id = fields.Many2one(
         "crm.lead",
@@ -24,7 +25,7 @@ class CrmLeadLink(models.TransientModel):
     @api.model
     def _action_open(self, lead, unlink=False):
         lead._service_check_dispatcher()
-        wizard = self.create({"lead_id": lead.id, "unlink": unlink, "reason": "-"})
+        wizard = self.create({"lead_id": lead.id, "undo_link": unlink, "reason": "-"})
         wizard.reason = False
         return {
             "type": "ir.actions.act_window",
@@ -38,7 +39,7 @@ class CrmLeadLink(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        if self.unlink:
+        if self.undo_link:
             self.lead_id.action_service_unlink(self.reason)
         else:
             self.lead_id.action_service_link(self.unique_lead_id.id, self.reason)
