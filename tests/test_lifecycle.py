@@ -6,7 +6,7 @@ import psycopg2
 
 from odoo import models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import ServiceRoutingCase
@@ -388,14 +388,27 @@ class TestUniqueInquiries(ServiceRoutingCase):
         with self.assertRaises(AccessError):
             other.with_user(self.user_salesman).action_service_unlink("no")
 
-    def test_link_wizard_is_cleaned_up(self):
-        lead = self._create_inquiry()
+    def test_link_wizard_from_the_form_and_cleaned_up(self):
+        unique = self._create_inquiry()
+        lead = self._create_inquiry(email_from="other@example.org")
         action = lead.with_user(self.user_dispatcher).action_service_open_link()
-        wizard = self.env["crm.lead.link"].browse(action["res_id"])
+        Wizard = self.env["crm.lead.link"].with_user(self.user_dispatcher).with_context(action["context"])
+        with Form(Wizard) as form:
+            self.assertEqual(form.lead_id, lead)
+            form.unique_lead_id = unique
+            form.reason = "Same caller"
+        wizard = form.save()
         self.assertFalse(wizard.undo_link)
+        wizard.action_confirm()
+        self.assertEqual((lead.routing_state, lead.service_unique_lead_id), ("linked", unique))
+        action = lead.with_user(self.user_dispatcher).action_service_open_unlink()
+        undo = self.env["crm.lead.link"].with_context(action["context"]).create({"reason": "Another device"})
+        self.assertTrue(undo.undo_link)
+        undo.action_confirm()
+        self.assertFalse(lead.service_unique_lead_id)
         # Odoo's vacuum deletes old wizards: no field may hide the ORM's own methods
-        wizard.unlink()
-        self.assertFalse(wizard.exists())
+        (wizard | undo).sudo().unlink()
+        self.assertFalse((wizard | undo).exists())
         for name, Model in self.env.registry.items():
             hidden = [
                 fname

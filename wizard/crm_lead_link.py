@@ -25,16 +25,14 @@ class CrmLeadLink(models.TransientModel):
     @api.model
     def _action_open(self, lead, unlink=False):
         lead._service_check_dispatcher()
-        wizard = self.create({"lead_id": lead.id, "undo_link": unlink, "reason": "-"})
-        wizard.reason = False
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Unlink Repeat") if unlink else self.env._("Link as Repeat"),
             "res_model": self._name,
-            "res_id": wizard.id,
             "view_mode": "form",
             "views": [(False, "form")],
             "target": "new",
+            "context": {"default_lead_id": lead.id, "default_undo_link": unlink},
         }
 
     def action_confirm(self):
