@@ -170,15 +170,16 @@ class Decision:
 
     def to_json(self):
         """A JSON-serialisable form, as stored in the routing log."""
-        return {
+        data = {
             "strategy": self.strategy,
             "technician_id": self.technician_id,
             "chosen_by": self.chosen_by,
             "review_reason": self.review_reason,
             "contract_note": self.contract_note,
-            "ranking": [dataclasses.asdict(r) for r in self.ranking],
-            "dropped": [dataclasses.asdict(d) for d in self.dropped],
+            "ranking": [_to_json(r) for r in self.ranking],
+            "dropped": [_to_json(d) for d in self.dropped],
         }
+        return {key: value for key, value in data.items() if value is not None}
 
 
 def review_reason(inquiry):
@@ -362,16 +363,33 @@ def _encode(value):
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, tuple):
-        return [dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item for item in value]
+        return [_to_json(item) if dataclasses.is_dataclass(item) else item for item in value]
     return value
+
+
+# (name, default) of the fields of each dataclass written to JSON
+_JSON_FIELDS = {}
+
+
+def _to_json(item):
+    """A dataclass instance as a JSON object without the members that are null or hold their
+    default: the object reads back the same (the dataclass fills them in), in a fraction of
+    the space a decision among hundreds of candidates would take."""
+    fields = _JSON_FIELDS.get(type(item))
+    if fields is None:
+        fields = _JSON_FIELDS[type(item)] = tuple((f.name, f.default) for f in dataclasses.fields(item))
+    result = {}
+    for name, default in fields:
+        value = getattr(item, name)
+        if value is None or (default is not dataclasses.MISSING and value == default):
+            continue
+        result[name] = _encode(value)
+    return result
 
 
 def facts_to_json(inquiry, candidates):
     """The input of a decision, JSON-serialisable."""
-    return {
-        "inquiry": {f.name: _encode(getattr(inquiry, f.name)) for f in dataclasses.fields(inquiry)},
-        "candidates": [{f.name: _encode(getattr(c, f.name)) for f in dataclasses.fields(c)} for c in candidates],
-    }
+    return {"inquiry": _to_json(inquiry), "candidates": [_to_json(c) for c in candidates]}
 
 
 def facts_from_json(data):

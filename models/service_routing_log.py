@@ -152,9 +152,9 @@ class ServiceRoutingLog(models.Model):
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:
             raise UserError(self.env._("Routing decisions are written by the routing only."))
         for vals in vals_list:
-            for key in ("decision", "facts", "reason_data"):
-                if key in vals:
-                    vals[key] = _json_without_nulls(vals[key])
+            # the engine writes decision and facts without nulls already (engine.routing._to_json)
+            if "reason_data" in vals:
+                vals["reason_data"] = _json_without_nulls(vals["reason_data"])
         return super().create(vals_list)
 
     def write(self, vals):

@@ -280,9 +280,12 @@ class TestCompanyIsolation(ServiceRoutingCase):
             engine.review_reason(engine.Inquiry(company_id=1, match_to_confirm=True, safety_critical=True)),
             "safety_critical",
         )
+        # a decision logged before the flag existed, or with the flag at its default: no member
         facts = engine.facts_to_json(engine.Inquiry(company_id=1), [])
-        del facts["inquiry"]["match_to_confirm"]  # a decision logged before the flag existed
+        self.assertNotIn("match_to_confirm", facts["inquiry"])
         self.assertFalse(engine.facts_from_json(facts)[0].match_to_confirm)
+        facts = engine.facts_to_json(engine.Inquiry(company_id=1, match_to_confirm=True), [])
+        self.assertTrue(engine.facts_from_json(facts)[0].match_to_confirm)
 
     def test_installed_base_and_history_per_company(self):
         """A shared contact with a contract in Austria is a new customer of the German company."""

@@ -156,14 +156,26 @@ class Bench:
             certs,
             page_size=5000,
         )
-        self.cr.execute("ANALYZE service_area; ANALYZE res_partner")
-        self.env.invalidate_all()
         self.cr.commit()
+        # as autovacuum would before long: without statistics, PostgreSQL takes each technician
+        # for hundreds of specializations and plans accordingly
+        self.vacuum(
+            "service_area", "res_partner", "res_partner_service_equipment_type_rel", "res_partner_service_level_rel"
+        )
+        self.env.invalidate_all()
         log(
             f"Built {len(ids)} technicians with {len(areas)} postal ranges and {len(radii)} radius areas "
             f"in {time.perf_counter() - start:.1f} s "
             f"({len(self.tech_ids)} technicians in all)"
         )
+
+    def vacuum(self, *tables):
+        """VACUUM ANALYZE ``tables`` (outside a transaction, on a connection of its own)."""
+        _name, info = sql_db.connection_info_for(self.cr.dbname)
+        with closing(psycopg2.connect(**info)) as cnx:
+            cnx.autocommit = True
+            with cnx.cursor() as cr:
+                cr.execute(f"VACUUM ANALYZE {', '.join(tables)}")
 
     def build_inquiries(self, count):
         start = time.perf_counter()
@@ -362,11 +374,7 @@ class Bench:
         self.cr.commit()
         # in a real database autovacuum has long seen rows this old: vacuum them as it would
         # (visibility map, hint bits), and analyse, before routing reads them
-        _name, info = sql_db.connection_info_for(self.cr.dbname)
-        with closing(psycopg2.connect(**info)) as cnx:
-            cnx.autocommit = True
-            with cnx.cursor() as cr:
-                cr.execute("VACUUM ANALYZE crm_lead, service_offer")
+        self.vacuum("crm_lead", "service_offer")
         self.env.invalidate_all()
         self.cr.execute(
             "SELECT count(*), count(*) FILTER (WHERE state IN ('accepted', 'done') "
