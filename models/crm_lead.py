@@ -74,10 +74,12 @@ class CrmLead(models.Model):
     service_history = fields.Text(help="Earlier inquiries of this customer and equipment, filled at intake.")
     service_external_ref = fields.Char(
         "External Reference",
-        copy=False,
-        index="btree_not_null",
-        help="Idempotency key of the integration that sent the inquiry: a retried submission "
-        "returns the inquiry it created the first time.",
+        compute="_compute_service_external_ref",
+        inverse="_inverse_service_external_ref",
+        search="_search_service_external_ref",
+        help="Idempotency key of the integration that sent the inquiry (kept as a service.intake.key): "
+        "a retried submission returns the inquiry it created the first time. A merged inquiry holds "
+        "the keys of the inquiries merged into it.",
     )
     service_intake_source = fields.Char(
         "Intake Source",
@@ -134,13 +136,6 @@ class CrmLead(models.Model):
         *(
             (name, f"CHECK({check})", "An inquiry's routing state and its routing fields disagree: " + name)
             for name, check in lifecycle.LEAD_CHECKS.items()
-        ),
-        # a unique index on (company, source, external reference), made in
-        # crm_lead_intake.py's init(): no source is a source of its own
-        (
-            "service_external_ref_uniq",
-            "",
-            "An external reference is used once per company and source.",
         ),
     ]
 
