@@ -504,6 +504,31 @@ class TestServiceConfig(ServiceRoutingCase):
         self.assertAlmostEqual(self.tech_anna.service_latitude, 48.4, delta=0.1)
         self.assertFalse(self.customer.service_latitude, "customers are not located")
 
+    def test_only_technicians_hold_coordinates(self):
+        """A customer's address change writes no coordinates; a technician that stops being one
+        loses its base."""
+        Partner = self.env["res.partner"]
+        customer = Partner.create({"name": "Kundin", "zip": "80331", "country_id": self.de.id})
+        self.env.flush_all()
+        self.env.cr.execute("SELECT service_latitude, service_longitude FROM res_partner WHERE id = %s", [customer.id])
+        self.assertFalse(any(self.env.cr.fetchone()), "a new customer is not located")
+        # nothing written when its address changes: a value put there stays as it is
+        self.env.cr.execute("UPDATE res_partner SET service_latitude = 1.5 WHERE id = %s", [customer.id])
+        customer.invalidate_recordset(["service_latitude"])
+        customer.write({"zip": "85354"})
+        customer.country_id = self.env.ref("base.at")
+        self.env.flush_all()
+        self.env.cr.execute("SELECT service_latitude FROM res_partner WHERE id = %s", [customer.id])
+        self.assertEqual(self.env.cr.fetchone()[0], 1.5)
+        # a technician is located, and loses its base when it is none any more
+        customer.write({"is_technician": True, "country_id": self.de.id, "zip": "80331"})
+        self.assertAlmostEqual(customer.service_latitude, 48.13, delta=0.05)
+        customer.is_technician = False
+        self.env.flush_all()
+        self.env.cr.execute("SELECT service_latitude, service_longitude FROM res_partner WHERE id = %s", [customer.id])
+        self.assertFalse(any(self.env.cr.fetchone()))
+        self.assertEqual((customer.service_latitude, customer.service_longitude), (0.0, 0.0))
+
     def test_only_dispatchers_change_technician_profiles(self):
         Partner = self.env["res.partner"].with_user(self.user_salesman)
         # a salesman keeps editing customers ...
