@@ -55,8 +55,9 @@ class CrmLead(models.Model):
         store=True,
         readonly=False,
         tracking=True,
-        help="Existing: the customer has a contract or installed equipment. Derived from the match; "
-        "a dispatcher may correct it.",
+        help="Existing: the inquiry names a contract or installed equipment, or its customer had one (of the "
+        "inquiry's company) by the inquiry's date. Computed from the match and the installed base, again "
+        "whenever they change; a dispatcher may correct it.",
     )
     match_method = fields.Selection(MATCH_METHODS, "Matched By", readonly=True)
     # a serial number or contract the request named but whose owner its data
@@ -71,13 +72,24 @@ class CrmLead(models.Model):
     suggested_contract_id = fields.Many2one("service.contract", copy=False, readonly=True, check_company=True)
     suggested_equipment_id = fields.Many2one("service.equipment", copy=False, readonly=True, check_company=True)
     safety_critical = fields.Boolean(compute="_compute_safety_critical", store=True)
-    service_history = fields.Text(help="Earlier inquiries of this customer and equipment, filled at intake.")
+    service_history = fields.Text(
+        compute="_compute_service_history",
+        inverse="_inverse_service_history",
+        compute_sudo=True,
+        help="Earlier inquiries of this equipment (or else of this customer), newest first, then the history "
+        "given with the inquiry.",
+    )
+    service_history_given = fields.Text(
+        "Given History", copy=False, help="A history given with the inquiry (an import, an integration)."
+    )
     service_external_ref = fields.Char(
         "External Reference",
-        copy=False,
-        index="btree_not_null",
-        help="Idempotency key of the integration that sent the inquiry: a retried submission "
-        "returns the inquiry it created the first time.",
+        compute="_compute_service_external_ref",
+        inverse="_inverse_service_external_ref",
+        search="_search_service_external_ref",
+        help="Idempotency key of the integration that sent the inquiry (kept as a service.intake.key): "
+        "a retried submission returns the inquiry it created the first time. A merged inquiry holds "
+        "the keys of the inquiries merged into it.",
     )
     service_intake_source = fields.Char(
         "Intake Source",
@@ -135,13 +147,6 @@ class CrmLead(models.Model):
             (name, f"CHECK({check})", "An inquiry's routing state and its routing fields disagree: " + name)
             for name, check in lifecycle.LEAD_CHECKS.items()
         ),
-        # a unique index on (company, source, external reference), made in
-        # crm_lead_intake.py's init(): no source is a source of its own
-        (
-            "service_external_ref_uniq",
-            "",
-            "An external reference is used once per company and source.",
-        ),
     ]
 
     def init(self):
@@ -153,16 +158,37 @@ class CrmLead(models.Model):
         )
         return res
 
-    @api.depends("service_occasion", "partner_id", "contract_id", "equipment_id", "company_id")
+    @api.depends("service_occasion", "partner_id.commercial_partner_id", "contract_id", "equipment_id", "company_id")
     def _compute_customer_kind(self):
+        """From the match and the customer's installed base (crm_lead_matching.py), which tells its
+        inquiries when it changes (service.installed.base.mixin)."""
+        service = self.filtered("service_occasion")
+        (self - service).customer_kind = False
+        linked = service.filtered(lambda lead: lead.contract_id or lead.equipment_id)
+        linked.customer_kind = "existing"
+        existing = (service - linked)._service_with_installed_base()
+        for lead in service - linked:
+            lead.customer_kind = "existing" if lead in existing else "new"
+
+    @api.depends(
+        "service_occasion",
+        "partner_id.commercial_partner_id",
+        "equipment_id",
+        "company_id",
+        "service_history_given",
+    )
+    def _compute_service_history(self):
         for lead in self:
-            if not lead.service_occasion:
-                lead.customer_kind = False
-            elif lead.contract_id or lead.equipment_id:
-                lead.customer_kind = "existing"
-            else:
-                installed = lead._service_has_installed_base(lead.partner_id, lead.company_id.id)
-                lead.customer_kind = "existing" if installed else "new"
+            earlier = lead.service_occasion and lead._service_history_text(
+                lead.partner_id, lead.equipment_id, company_id=lead.company_id.id, before_id=lead.id or None
+            )
+            lead.service_history = "\n".join(filter(None, [earlier, lead.service_history_given])) or False
+
+    def _inverse_service_history(self):
+        for lead in self:
+            lead.service_history_given = lead.service_history
+        # shown again with the earlier inquiries
+        self.invalidate_recordset(["service_history"])
 
     @api.depends("equipment_type_id.is_safety_critical")
     def _compute_safety_critical(self):
@@ -344,6 +370,7 @@ class CrmLead(models.Model):
             "service_level_id",
             "preferred_appointment",
             "agreed_appointment",
+            "service_history_given",
         ]
 
     def _merge_dependences(self, opportunities):

@@ -10,6 +10,7 @@ from psycopg2 import IntegrityError
 
 from odoo import api, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, _as_validation_error
 from odoo.tools import plaintext2html
 
@@ -22,7 +23,7 @@ _logger = logging.getLogger(__name__)
 
 # Keys an integration may send to submit_service_request(), and what they become.
 INTAKE_KEYS = {
-    "external_ref": "service_external_ref",
+    "external_ref": None,  # the key: a service.intake.key, not a value of the inquiry
     "source": "service_intake_source",
     "service_occasion": "service_occasion",
     "name": "name",
@@ -102,16 +103,73 @@ class CrmLead(models.Model):
 
     def init(self):
         res = super().init()
-        # the inquiry's side of the idempotency key (service.intake.key keeps
-        # the keys themselves): the index behind the constraint
-        # service_external_ref_uniq; a plain create without source is a
-        # source of its own
-        self.env.cr.execute(
-            """CREATE UNIQUE INDEX IF NOT EXISTS crm_lead_service_external_ref_uniq
-                   ON crm_lead (company_id, COALESCE(service_intake_source, ''), service_external_ref)
-                WHERE service_external_ref IS NOT NULL"""
-        )
+        # the external references are kept by service.intake.key alone: the
+        # unique index the inquiry had on them, and the index of their former
+        # column, go (the column's values are taken over by the keys: see
+        # ServiceIntakeKey.init())
+        self.env.cr.execute("DROP INDEX IF EXISTS crm_lead_service_external_ref_uniq")
+        self.env.cr.execute("DROP INDEX IF EXISTS crm_lead__service_external_ref_index")
         return res
+
+    # ------------------------------------------------------------
+    # EXTERNAL REFERENCE (kept by service.intake.key)
+    # ------------------------------------------------------------
+
+    def _compute_service_external_ref(self):
+        refs = {}
+        ids = [lead_id for lead_id in self.ids if lead_id]
+        if ids:
+            self.env.cr.execute(
+                """SELECT lead_id, string_agg(key, ', ' ORDER BY id) FROM service_intake_key
+                    WHERE lead_id = ANY(%s) GROUP BY lead_id""",
+                [ids],
+            )
+            refs = dict(self.env.cr.fetchall())
+        for lead in self:
+            lead.service_external_ref = refs.get(lead.id, False)
+
+    def _search_service_external_ref(self, operator, value):
+        negative = operator in expression.NEGATIVE_TERM_OPERATORS
+        if value is False or value is None:
+            domain, negative = [], not negative  # = False: no key at all
+        else:
+            positive = expression.TERM_OPERATORS_NEGATION[operator] if negative else operator
+            domain = [("key", positive, value)]
+        keys = self.env["service.intake.key"].sudo()._search([*domain, ("lead_id", "!=", False)])
+        return [("id", "not in" if negative else "in", keys.subselect("lead_id"))]
+
+    def _inverse_service_external_ref(self):
+        """An external reference set by a plain create: a key of its own (no fingerprint: no
+        request of the intake matches it), refused when the key is taken."""
+        Key = self.env["service.intake.key"]
+        self.env.cr.execute(
+            "SELECT lead_id, key FROM service_intake_key WHERE lead_id = ANY(%s) ORDER BY id", [self.ids]
+        )
+        held = {}
+        for lead_id, key in self.env.cr.fetchall():
+            held.setdefault(lead_id, []).append(key)
+        for lead in self:
+            ref = (lead.service_external_ref or "").strip()
+            if lead.id in held:
+                # the same value again (a form sending what it shows) is no change
+                if ref not in held[lead.id] and ref != ", ".join(held[lead.id]):
+                    raise UserError(
+                        self.env._(
+                            "The external reference of %(lead)s cannot be changed: its integration retries under it.",
+                            lead=lead.display_name,
+                        )
+                    )
+                continue
+            if not ref:
+                continue
+            if len(ref) > KEY_SIZE:
+                raise ValidationError(
+                    self.env._("An external reference has at most %(limit)s characters.", limit=KEY_SIZE)
+                )
+            company_id = lead.company_id.id or self.env.company.id
+            if not Key._reserve(company_id, lead.service_intake_source or "", ref, None, lead.id):
+                raise ValidationError(self.env._("An external reference is used once per company and source."))
+        self.invalidate_recordset(["service_external_ref"])
 
     # ------------------------------------------------------------
     # INTAKE
@@ -143,7 +201,7 @@ class CrmLead(models.Model):
         values = self._service_intake_clean(values)
         ref = values.get("external_ref")
         if not ref:
-            return self._service_intake_create(self._service_intake_vals(values))._service_intake_result("created")
+            return self._service_intake_create(self._service_intake_vals(values))._service_intake_result("created", ref)
         Key = self.env["service.intake.key"]
         company_id, source = self.env.company.id, self._service_intake_source(values)
         fingerprint = self._service_intake_fingerprint(values)
@@ -158,7 +216,7 @@ class CrmLead(models.Model):
             return self._service_intake_duplicate(Key._lookup(company_id, source, ref), ref, source, fingerprint)
         lead = self._service_intake_create(vals)
         Key._attach(key_id, lead.id)
-        return lead._service_intake_result("created")
+        return lead._service_intake_result("created", ref)
 
     @api.model
     def submit_service_requests(self, values_list):
@@ -309,7 +367,7 @@ class CrmLead(models.Model):
                     lead=lead_id,
                 )
             )
-        return self.browse(lead_id)._service_intake_result("duplicate")
+        return self.browse(lead_id)._service_intake_result("duplicate", ref)
 
     @api.model
     def _service_intake_crash_message(self, error):
@@ -486,8 +544,10 @@ class CrmLead(models.Model):
         lead._service_notify_customer("arrival")  # customer notice: after the intake's routing
         return lead
 
-    def _service_intake_result(self, status):
-        """What the caller learns: only what it needs to follow its own request.
+    def _service_intake_result(self, status, ref=False):
+        """What the caller learns: only what it needs to follow its own request
+        (``ref``: its external reference, also when the inquiry has since
+        taken over others by a merge).
 
         Never the customer, contract, equipment or technician it was matched
         to, nor the review note: those stay on the inquiry for internal users.
@@ -499,7 +559,7 @@ class CrmLead(models.Model):
         return {
             "id": self.id,
             "status": status,
-            "external_ref": self.service_external_ref or False,
+            "external_ref": ref or False,
             "routing_state": self.routing_state,
             "review_reason": self._service_intake_review_code(),
             "unique_inquiry_id": self.service_unique_lead_id.id or False,

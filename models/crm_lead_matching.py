@@ -150,14 +150,6 @@ class CrmLead(models.Model):
             level = company.service_level_id or company._service_default_level()
             if level:
                 result["service_level_id"] = level.id
-        if not vals.get("service_history"):
-            history = self._service_history_text(
-                self.env["res.partner"].browse(vals.get("partner_id") or result.get("partner_id")),
-                self.env["service.equipment"].browse(vals.get("equipment_id") or result.get("equipment_id")),
-                company_id=company_id,
-            )
-            if history:
-                result["service_history"] = history
         return result
 
     @api.model
@@ -236,26 +228,66 @@ class CrmLead(models.Model):
             )
         return result
 
-    @api.model
-    def _service_has_installed_base(self, partner, company_id=None):
-        """Whether the customer has a contract or installed equipment (of ``company_id`` when given)."""
-        if not partner:
-            return False
-        commercial = partner.commercial_partner_id
-        domain = [("partner_id", "child_of", commercial.id)]
-        if company_id:
-            domain.append(("company_id", "=", company_id))
-        return bool(
-            self.env["service.contract"].search_count(domain, limit=1)
-            or self.env["service.equipment"].search_count(domain, limit=1)
+    def _service_with_installed_base(self):
+        """The inquiries of ``self`` whose customer had a contract or installed equipment (of the
+        inquiry's company, active) by the inquiry's date: one query."""
+        leads = self.filtered("partner_id")
+        if not leads:
+            return self.browse()
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env["service.contract"].flush_model(["partner_id", "company_id", "active", "date_start"])
+        self.env["service.equipment"].flush_model(["partner_id", "company_id", "active", "install_date"])
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            """SELECT i.position FROM unnest(%s::int[], %s::int[], %s::timestamp[])
+                                      WITH ORDINALITY AS i(commercial, company, at, position)
+                WHERE EXISTS (SELECT 1 FROM service_contract c JOIN res_partner p ON p.id = c.partner_id
+                               WHERE p.commercial_partner_id = i.commercial AND c.active
+                                 AND (i.company IS NULL OR c.company_id = i.company)
+                                 AND c.date_start <= i.at)
+                   OR EXISTS (SELECT 1 FROM service_equipment e JOIN res_partner p ON p.id = e.partner_id
+                               WHERE p.commercial_partner_id = i.commercial AND e.active
+                                 AND (i.company IS NULL OR e.company_id = i.company)
+                                 AND COALESCE(e.install_date::timestamp, e.create_date) <= i.at)""",
+            [
+                [lead.partner_id.commercial_partner_id.id for lead in leads],
+                [lead.company_id.id or None for lead in leads],
+                [lead.create_date or now for lead in leads],
+            ],
         )
+        return leads.browse(leads._ids[position - 1] for (position,) in self.env.cr.fetchall())
 
     @api.model
-    def _service_history_text(self, partner, equipment, limit=5, company_id=None):
-        """Earlier service inquiries of the equipment or customer (in ``company_id`` when given), newest first."""
+    def _service_installed_base_changed(self, partners):
+        """The installed base of ``partners`` changed: their customers' inquiries are existing or new
+        customers again (computed at the next flush)."""
+        commercial = partners.commercial_partner_id
+        if not commercial:
+            return
+        leads = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("partner_id", "child_of", commercial.ids),
+                    ("service_occasion", "!=", False),
+                    ("contract_id", "=", False),
+                    ("equipment_id", "=", False),
+                ]
+            )
+        )
+        if leads:
+            self.env.add_to_compute(self._fields["customer_kind"], leads)
+
+    @api.model
+    def _service_history_text(self, partner, equipment, limit=5, company_id=None, before_id=None):
+        """Earlier service inquiries of the equipment or customer (in ``company_id`` when given, made
+        before inquiry ``before_id`` when given), newest first."""
         if not partner and not equipment:
             return False
         domain = [("service_occasion", "!=", False)]
+        if before_id:
+            domain.append(("id", "<", before_id))
         if company_id:
             domain.append(("company_id", "in", [company_id, False]))
         if equipment:

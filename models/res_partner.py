@@ -49,6 +49,7 @@ class ResPartner(models.Model):
     )
     service_paused = fields.Boolean("Paused", help="Receives no new inquiries until un-paused.")
     service_away_until = fields.Date("Away Until", help="Receives no new inquiries up to and including this day.")
+    # a technician's base, read by the routing's candidates query; nothing for other partners
     service_latitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
     service_longitude = fields.Float(digits=(10, 6), compute="_compute_service_location", store=True)
     service_user_ids = fields.Many2many(
@@ -69,21 +70,27 @@ class ResPartner(models.Model):
 
     @api.depends("is_technician", "zip", "country_id")
     def _compute_service_location(self):
+        """A technician's base: the centroid of its postal code (radius areas keep their own).
+
+        Only technicians are located: any other partner keeps what it holds
+        (nothing; a former technician's base goes with the flag, see write()),
+        so that a customer's address change writes no coordinates.
+        """
         postal = self.env["service.postal.code"]
+        technicians = self.filtered("is_technician")
         # the countries of technicians and companies are queued for loading, never loaded here
-        located = self.filtered("country_id")
-        referring = located.filtered("is_technician")
-        if located.filtered("is_company") - referring:
-            companies = self.env["res.company"].sudo().with_context(active_test=False)
-            referring |= companies.search([("partner_id", "in", located.ids)]).partner_id
+        referring = technicians.filtered("country_id")
+        companies = (self - technicians).filtered(lambda partner: partner.is_company and partner.country_id)
+        if companies.ids:
+            company_model = self.env["res.company"].sudo().with_context(active_test=False)
+            referring |= company_model.search([("partner_id", "in", companies.ids)]).partner_id
         self.env["service.postal.country"]._request(referring.country_id)
-        for partner in self:
-            point = (
-                postal._locate(partner.country_id, partner.zip)
-                if partner.is_technician and partner.zip and partner.country_id
-                else None
-            )
+        for partner in technicians:
+            point = postal._locate(partner.country_id, partner.zip) if partner.zip and partner.country_id else None
             partner.service_latitude, partner.service_longitude = point or (0.0, 0.0)
+        for partner in self - technicians:
+            if not partner.id:  # a new record in a form: nothing stored to keep
+                partner.service_latitude = partner.service_longitude = 0.0
 
     def _compute_service_user_ids(self):
         users = self.env["res.users"].sudo().with_context(active_test=False)
@@ -167,6 +174,9 @@ class ResPartner(models.Model):
             # also when a form saves a field with the value it already has
             self.check_access("write")
             partners = self.sudo()
+        if "is_technician" in vals and not vals["is_technician"]:
+            # a partner that is no technician has no base (the compute leaves others as they are)
+            vals = dict(vals, service_latitude=0.0, service_longitude=0.0)
         result = super(ResPartner, partners).write(vals)
         if "is_technician" in vals:
             # record rules read who acts for a technician (res.users.service_technician_ids)

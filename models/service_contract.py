@@ -10,9 +10,10 @@ class ServiceContract(models.Model):
 
     _name = "service.contract"
     _description = "Service Contract"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "service.installed.base.mixin"]
     _order = "date_start desc, id desc"
     _check_company_auto = True
+    _installed_base_fields = ("partner_id", "company_id", "active", "date_start")
 
     name = fields.Char("Reference", required=True, tracking=True, index=True)
     partner_id = fields.Many2one(

@@ -10,10 +10,11 @@ class ServiceEquipment(models.Model):
     _name = "service.equipment"
     _description = "Installed Equipment"
     _code_fields = ("serial_number",)
-    _inherit = ["mail.thread", "service.code.mixin"]
+    _inherit = ["mail.thread", "service.code.mixin", "service.installed.base.mixin"]
     _rec_name = "serial_number"
     _order = "install_date desc, id desc"
     _check_company_auto = True
+    _installed_base_fields = ("partner_id", "company_id", "active", "install_date")
 
     serial_number = fields.Char(required=True, index=True, tracking=True)
     equipment_type_id = fields.Many2one("service.equipment.type", required=True, tracking=True, check_company=True)

@@ -4,6 +4,7 @@ import hashlib
 import json
 
 from odoo import api, fields, models
+from odoo.tools import sql
 
 # the longest external reference and source code the intake takes
 KEY_SIZE = 100
@@ -28,7 +29,10 @@ class ServiceIntakeKey(models.Model):
     request is then retried (``odoo.service.model.retrying``) on a snapshot
     that shows the key. A batch first locks all its keys in one order, so
     that batches sharing keys wait for each other rather than deadlock.
-    Read-only for dispatchers.
+    It is the one store of the external references: the inquiry's
+    ``service_external_ref`` is computed from its keys, and a merge moves the
+    keys of the merged inquiries to the survivor, so a retry still answers
+    with the survivor. Read-only for dispatchers.
     """
 
     _name = "service.intake.key"
@@ -38,15 +42,42 @@ class ServiceIntakeKey(models.Model):
 
     company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="cascade")
     source = fields.Char(size=SOURCE_SIZE, required=True, readonly=True, help="The integration that sent the key.")
-    key = fields.Char("External Reference", size=KEY_SIZE, required=True, readonly=True)
+    key = fields.Char("External Reference", size=KEY_SIZE, required=True, readonly=True, index=True)
     fingerprint = fields.Char(
-        size=64, required=True, readonly=True, help="SHA-256 of the request as first submitted with this key."
+        size=64,
+        readonly=True,
+        help="SHA-256 of the request as first submitted with this key; empty for a key given to a plain "
+        "create, which no request of the intake matches.",
     )
     lead_id = fields.Many2one("crm.lead", "Inquiry", index=True, readonly=True, ondelete="cascade")
 
     _sql_constraints = [
         ("key_uniq", "unique(company_id, source, key)", "An external reference is used once per company and source."),
     ]
+
+    def init(self):
+        res = super().init()
+        # upgrade: the external references inquiries kept in their own column
+        # (before the keys were their one store) become keys without
+        # fingerprint; the column stays as it was, no longer read nor written
+        cr = self.env.cr
+        if sql.column_exists(cr, "crm_lead", "service_external_ref") and sql.column_exists(
+            cr, "crm_lead", "service_intake_source"
+        ):
+            cr.execute(
+                """INSERT INTO service_intake_key
+                          (company_id, source, key, lead_id, create_uid, write_uid, create_date, write_date)
+                   SELECT COALESCE(l.company_id, (SELECT min(id) FROM res_company)),
+                          COALESCE(l.service_intake_source, ''), left(l.service_external_ref, %s), l.id,
+                          l.create_uid, l.create_uid, l.create_date, l.create_date
+                     FROM crm_lead l
+                    WHERE l.service_external_ref IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM service_intake_key k WHERE k.lead_id = l.id)
+                    ORDER BY l.id
+                   ON CONFLICT (company_id, source, key) DO NOTHING""",
+                [KEY_SIZE],
+            )
+        return res
 
     # ------------------------------------------------------------
     # BUSINESS (raw SQL: integrations have no access rights on keys)
@@ -79,8 +110,9 @@ class ServiceIntakeKey(models.Model):
             )
 
     @api.model
-    def _reserve(self, company_id, source, key, fingerprint):
-        """Insert the key; its id, or None when the key is taken (and the row is visible).
+    def _reserve(self, company_id, source, key, fingerprint, lead_id=None):
+        """Insert the key (of inquiry ``lead_id`` when known); its id, or None when the key is
+        taken (and the row is visible).
 
         A key taken by a concurrent transaction blocks until that one ends;
         when it committed, PostgreSQL raises a serialization failure (the row
@@ -89,12 +121,19 @@ class ServiceIntakeKey(models.Model):
         """
         self.env.cr.execute(
             """INSERT INTO service_intake_key
-                      (company_id, source, key, fingerprint, create_uid, write_uid, create_date, write_date)
-               VALUES (%(company)s, %(source)s, %(key)s, %(fingerprint)s, %(uid)s, %(uid)s,
+                      (company_id, source, key, fingerprint, lead_id, create_uid, write_uid, create_date, write_date)
+               VALUES (%(company)s, %(source)s, %(key)s, %(fingerprint)s, %(lead)s, %(uid)s, %(uid)s,
                        now() at time zone 'UTC', now() at time zone 'UTC')
                ON CONFLICT (company_id, source, key) DO NOTHING
                RETURNING id""",
-            {"company": company_id, "source": source, "key": key, "fingerprint": fingerprint, "uid": self.env.uid},
+            {
+                "company": company_id,
+                "source": source,
+                "key": key,
+                "fingerprint": fingerprint,
+                "lead": lead_id,
+                "uid": self.env.uid,
+            },
             log_exceptions=False,
         )
         row = self.env.cr.fetchone()

@@ -349,8 +349,9 @@ class TestIntake(ServiceRoutingCase):
     def test_external_ref_unique_in_database(self):
         first = self.submit(external_ref="DB-1")
         source = self.env["crm.lead"].browse(first["id"]).service_intake_source
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+        with self.assertRaisesRegex(ValidationError, "used once per company and source"):
             self._create_inquiry(service_external_ref="DB-1", service_intake_source=source, company_id=self.company.id)
+        self.assertEqual(self.env["crm.lead"].search_count([("service_external_ref", "=", "DB-1")]), 1)
 
     def test_batch(self):
         results = self.env["crm.lead"].submit_service_requests(

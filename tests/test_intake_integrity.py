@@ -15,7 +15,7 @@ from unittest.mock import patch
 from psycopg2 import errors as pg_errors
 
 from odoo import SUPERUSER_ID, fields
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, freeze_time, tagged
@@ -321,17 +321,53 @@ class TestIntakeIntegrity(ServiceRoutingCase):
         self.assertEqual((again["status"], again["id"]), ("duplicate", first["id"]))
 
     def test_key_is_scoped_in_the_database(self):
-        """The unique index on the inquiry: per company and source, no source being one of its own."""
+        """A plain create's reference is a key too: per company and source, no source being one of its own."""
         first = self._create_inquiry(service_external_ref="DB-7")
-        with self.assertRaises(pg_errors.UniqueViolation), mute_logger("odoo.sql_db"):
+        with self.assertRaisesRegex(ValidationError, "used once per company and source"):
             self._create_inquiry(service_external_ref="DB-7")
         other = self._create_inquiry(service_external_ref="DB-7", service_intake_source="webform")
         self.assertNotEqual(first, other)
-        with self.assertRaises(pg_errors.UniqueViolation), mute_logger("odoo.sql_db"):
+        with self.assertRaisesRegex(ValidationError, "used once per company and source"):
             self._create_inquiry(service_external_ref="DB-7", service_intake_source="webform")
+        self.assertEqual(
+            self.Key.sudo().search([("key", "=", "DB-7")]).mapped(lambda key: (key.source or "", key.lead_id)),
+            [("webform", other), ("", first)],
+        )
+        self.assertFalse(self.key_of(first.id).fingerprint, "no request of the intake matches it")
+        self.assertEqual(self.Lead.search([("service_external_ref", "=", "DB-7")]), first | other)
+        # the reference is the key's: it is not changed on the inquiry
+        with self.assertRaisesRegex(UserError, "cannot be changed"):
+            first.service_external_ref = "DB-8"
         # many inquiries without reference
         self._create_inquiry()
         self._create_inquiry()
+
+    def test_upgrade_takes_over_the_references_of_the_inquiries(self):
+        """On a database where the inquiries kept the references (column and unique index), the
+        update drops the index and turns the references into keys, once."""
+        kept, plain = self._create_inquiry(), self._create_inquiry()
+        submitted = self.Lead.browse(self.submit(external_ref="UP-2", source="webform")["id"])
+        cr = self.env.cr
+        cr.execute("ALTER TABLE crm_lead ADD COLUMN IF NOT EXISTS service_external_ref varchar")
+        cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS crm_lead_service_external_ref_uniq
+                   ON crm_lead (company_id, COALESCE(service_intake_source, ''), service_external_ref)
+                WHERE service_external_ref IS NOT NULL"""
+        )
+        cr.execute("UPDATE crm_lead SET service_external_ref = 'UP-1' WHERE id = %s", [kept.id])
+        cr.execute("UPDATE crm_lead SET service_external_ref = 'UP-2' WHERE id = %s", [submitted.id])
+        for _update in range(2):
+            self.Lead.init()
+            self.Key.init()
+        cr.execute("SELECT to_regclass('crm_lead_service_external_ref_uniq')")
+        self.assertIsNone(cr.fetchone()[0])
+        self.env.invalidate_all()
+        self.assertEqual((kept.service_external_ref, plain.service_external_ref), ("UP-1", False))
+        self.assertEqual(self.key_of(kept.id).mapped("source"), [""])
+        self.assertEqual(self.key_of(submitted.id).mapped("key"), ["UP-2"], "a key of the intake stays alone")
+        self.assertTrue(self.key_of(submitted.id).fingerprint)
+        with self.assertRaisesRegex(ValidationError, "used once per company and source"):
+            self._create_inquiry(service_external_ref="UP-1")
 
     def test_keys_are_read_only(self):
         self.submit(external_ref="ACL-1")
@@ -364,8 +400,8 @@ class TestIntakeIntegrity(ServiceRoutingCase):
                 raise ValueError("no name for Raise")
             return default_name(lead, vals, country)
 
-        # an inquiry in the way of the database's unique index on the inquiry
-        self._create_inquiry(service_external_ref="BATCH-5", service_intake_source=f"user:{self.env.uid}")
+        # an inquiry whose plain create took a key of the intake's source
+        in_the_way = self._create_inquiry(service_external_ref="BATCH-5", service_intake_source=f"user:{self.env.uid}")
         before = self.Lead.search_count([])
         requests = [
             base_request(external_ref="BATCH-1"),
@@ -395,15 +431,15 @@ class TestIntakeIntegrity(ServiceRoutingCase):
         self.assertIn("1 is not a valid postal code", errors[2])
         self.assertIn("unexpected error (ValueError: no name for Raise)", errors[4])
         self.assertIn("BATCH-1 of source", errors[5])
-        self.assertIn("An external reference is used once per company and source", errors[6])
+        self.assertIn("BATCH-5 of source", errors[6])
         self.assertIn("serial_number is too long", errors[7])
         self.assertEqual(results[3]["id"], results[0]["id"])
         self.assertEqual(len(logs.records), 2, "unexpected errors are logged with their traceback")
         self.assertTrue(all(record.exc_info for record in logs.records))
         self.assertEqual(self.Lead.search_count([]), before + 2)
-        self.assertEqual(
-            self.Key.sudo().search([("key", "like", "BATCH-")]).mapped("key"), ["BATCH-7", "BATCH-1"], "no stray key"
-        )
+        keys = self.Key.sudo().search([("key", "like", "BATCH-")])
+        self.assertEqual(keys.mapped("key"), ["BATCH-7", "BATCH-1", "BATCH-5"], "no stray key")
+        self.assertEqual(keys[-1].lead_id, in_the_way, "the key in the way stays the plain create's")
 
     def test_batch_retries_concurrency_errors_as_a_whole(self):
         Lead = type(self.Lead)
@@ -465,7 +501,8 @@ class TestIntakeConcurrency(BaseCase):
 
     def _delete_created(self):
         with self.registry.cursor() as cr:
-            cr.execute("SELECT id FROM crm_lead WHERE service_external_ref LIKE %s", [self.prefix + "%"])
+            # the requests of these tests are named after their external reference
+            cr.execute("SELECT id FROM crm_lead WHERE name LIKE %s", [self.prefix + "%"])
             ids = [row[0] for row in cr.fetchall()]
             cr.execute("DELETE FROM service_offer WHERE lead_id = ANY(%s)", [ids])
             cr.execute("DELETE FROM service_routing_log WHERE lead_id = ANY(%s)", [ids])
@@ -523,8 +560,7 @@ class TestIntakeConcurrency(BaseCase):
         """{external reference: [inquiry ids]} and {key: lead id} of this test, as committed."""
         with self.registry.cursor() as cr:
             cr.execute(
-                "SELECT service_external_ref, array_agg(id) FROM crm_lead WHERE service_external_ref LIKE %s "
-                "GROUP BY service_external_ref",
+                "SELECT name, array_agg(id) FROM crm_lead WHERE name LIKE %s GROUP BY name",
                 [self.prefix + "%"],
             )
             leads = dict(cr.fetchall())
@@ -534,7 +570,7 @@ class TestIntakeConcurrency(BaseCase):
 
     def test_same_key_from_eight_threads(self):
         ref = self.prefix + "1"
-        results = self._race("submit_service_request", [base_request(external_ref=ref) for _ in range(8)])
+        results = self._race("submit_service_request", [base_request(external_ref=ref, name=ref) for _ in range(8)])
         self.assertEqual(len({result["id"] for result in results}), 1, "one inquiry for all")
         statuses = sorted(result["status"] for result in results)
         self.assertEqual(statuses, ["created"] + ["duplicate"] * 7)
@@ -550,7 +586,7 @@ class TestIntakeConcurrency(BaseCase):
             # the shared keys in another order in each batch: they also deadlock
             refs = shared[number % 3 :] + shared[: number % 3]
             refs = (refs if number % 2 else refs[::-1]) + own
-            return [base_request(external_ref=ref, description=f"Request {ref}") for ref in refs]
+            return [base_request(external_ref=ref, name=ref, description=f"Request {ref}") for ref in refs]
 
         with self._retries() as retries:
             results = self._race("submit_service_requests", [batch(number) for number in range(4)])

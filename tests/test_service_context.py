@@ -110,6 +110,53 @@ class TestServiceContextFields(ServiceRoutingCase):
         new.contract_id = self.contract
         self.assertEqual(new.customer_kind, "existing")
 
+    def test_customer_kind_follows_the_installed_base(self):
+        """Computed from the installed base as it is: a later change of it shows, as far as it
+        goes back to the inquiry's date."""
+        today = fields.Date.context_today(self.env["crm.lead"])
+        prospect = self.env["res.partner"].create({"name": "Interessentin", "email": "later@example.com"})
+        lead = self._create_inquiry(email_from="later@example.com")
+        self.assertEqual((lead.partner_id, lead.customer_kind), (prospect, "new"))
+        # a contract that starts after the inquiry was no contract of its customer then
+        contract = self.env["service.contract"].create(
+            {
+                "name": "SC-LATER",
+                "partner_id": prospect.id,
+                "service_level_id": self.level_standard.id,
+                "date_start": today + datetime.timedelta(days=1),
+            }
+        )
+        self.assertEqual(lead.customer_kind, "new")
+        # one that turns out to go back further (an import, a correction) was
+        contract.date_start = today - datetime.timedelta(days=400)
+        self.assertEqual(lead.customer_kind, "existing")
+        contract.action_archive()
+        self.assertEqual(lead.customer_kind, "new")
+        # equipment installed at a contact of the customer's company, since long
+        company = self.env["res.partner"].create({"name": "Interessentin GmbH", "is_company": True})
+        prospect.parent_id = company
+        equipment = self.env["service.equipment"].create(
+            {
+                "serial_number": "PV-LATER-1",
+                "equipment_type_id": self.type_pv.id,
+                "partner_id": self.env["res.partner"].create({"name": "Hausmeister", "parent_id": company.id}).id,
+                "install_date": today - datetime.timedelta(days=30),
+            }
+        )
+        self.assertEqual(lead.customer_kind, "existing")
+        equipment.unlink()
+        self.assertEqual(lead.customer_kind, "new")
+        # the dispatcher links the inquiry to the customer's contract: existing
+        contract.action_unarchive()
+        contract.date_start = today + datetime.timedelta(days=1)
+        self.assertEqual(lead.customer_kind, "new")
+        lead.contract_id = contract
+        self.assertEqual(lead.customer_kind, "existing")
+        # and the customer kind is what the reports group by
+        self.env.flush_all()
+        self.env.cr.execute("SELECT customer_kind FROM crm_lead WHERE id = %s", [lead.id])
+        self.assertEqual(self.env.cr.fetchone()[0], "existing")
+
     def test_dispatcher_overrides_customer_kind(self):
         lead = self._create_inquiry(contract_ref="SC-1001", zip="81675")
         self.assertEqual(lead.customer_kind, "existing")
@@ -169,9 +216,20 @@ class TestServiceContextFields(ServiceRoutingCase):
         # another customer's inquiries never show up
         stranger = self._create_inquiry(email_from="stranger@example.org")
         self.assertFalse(stranger.service_history)
-        # a history given by the caller is kept
+        # a history given by the caller is kept, after the earlier inquiries
         given = self._create_inquiry(serial_number="HP-0001", service_history="Imported from the old system")
-        self.assertEqual(given.service_history, "Imported from the old system")
+        self.assertEqual(given.service_history_given, "Imported from the old system")
+        self.assertEqual(given.service_history.splitlines()[-1], "Imported from the old system")
+        self.assertEqual(len(given.service_history.splitlines()), 4, "three earlier inquiries and the given text")
+        # computed from the earlier inquiries, not kept: a later change shows
+        first.service_occasion = "maintenance"
+        third.invalidate_recordset(["service_history"])  # read again, as the next request does
+        self.assertIn("Maintenance", third.service_history.splitlines()[-1], "the first inquiry, as it is now")
+        self.assertFalse(first.service_history, "a later inquiry is no history of an earlier one")
+        linked = self._create_inquiry(email_from="nobody@example.org")
+        self.assertFalse(linked.service_history)
+        linked.equipment_id = first.equipment_id
+        self.assertEqual(len(linked.service_history.splitlines()), 4, "linked to the equipment: its history")
 
     def test_service_history_of_the_customer(self):
         """Without equipment the customer's earlier inquiries are listed."""
@@ -183,10 +241,10 @@ class TestServiceContextFields(ServiceRoutingCase):
     def test_external_ref_unique_per_company(self):
         lead = self._create_inquiry(service_external_ref="EXT-1")
         self.assertEqual(lead.company_id, self.company)
-        # refused by the database, also when the company is only computed (not given)
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+        # refused by the key's unique constraint, also when the company is only computed (not given)
+        with self.assertRaisesRegex(ValidationError, "used once per company and source"):
             self._create_inquiry(service_external_ref="EXT-1")
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+        with self.assertRaisesRegex(ValidationError, "used once per company and source"):
             self._create_inquiry(service_external_ref="EXT-1", company_id=self.company.id)
         other_company = self.env["res.company"].create({"name": "Service Nord GmbH", "country_id": self.de.id})
         elsewhere = self._create_inquiry(service_external_ref="EXT-1", company_id=other_company.id)
@@ -503,6 +561,31 @@ class TestServiceConfig(ServiceRoutingCase):
         self.tech_anna.zip = "85354"
         self.assertAlmostEqual(self.tech_anna.service_latitude, 48.4, delta=0.1)
         self.assertFalse(self.customer.service_latitude, "customers are not located")
+
+    def test_only_technicians_hold_coordinates(self):
+        """A customer's address change writes no coordinates; a technician that stops being one
+        loses its base."""
+        Partner = self.env["res.partner"]
+        customer = Partner.create({"name": "Kundin", "zip": "80331", "country_id": self.de.id})
+        self.env.flush_all()
+        self.env.cr.execute("SELECT service_latitude, service_longitude FROM res_partner WHERE id = %s", [customer.id])
+        self.assertFalse(any(self.env.cr.fetchone()), "a new customer is not located")
+        # nothing written when its address changes: a value put there stays as it is
+        self.env.cr.execute("UPDATE res_partner SET service_latitude = 1.5 WHERE id = %s", [customer.id])
+        customer.invalidate_recordset(["service_latitude"])
+        customer.write({"zip": "85354"})
+        customer.country_id = self.env.ref("base.at")
+        self.env.flush_all()
+        self.env.cr.execute("SELECT service_latitude FROM res_partner WHERE id = %s", [customer.id])
+        self.assertEqual(self.env.cr.fetchone()[0], 1.5)
+        # a technician is located, and loses its base when it is none any more
+        customer.write({"is_technician": True, "country_id": self.de.id, "zip": "80331"})
+        self.assertAlmostEqual(customer.service_latitude, 48.13, delta=0.05)
+        customer.is_technician = False
+        self.env.flush_all()
+        self.env.cr.execute("SELECT service_latitude, service_longitude FROM res_partner WHERE id = %s", [customer.id])
+        self.assertFalse(any(self.env.cr.fetchone()))
+        self.assertEqual((customer.service_latitude, customer.service_longitude), (0.0, 0.0))
 
     def test_only_dispatchers_change_technician_profiles(self):
         Partner = self.env["res.partner"].with_user(self.user_salesman)

@@ -78,22 +78,16 @@ WITH checks AS (
     SELECT 'capacity slot of an inquiry that is not open', s.id
       FROM service_technician_slot s JOIN crm_lead l ON l.id = s.lead_id
      WHERE NOT (l.active AND l.routing_state IN ('offered', 'accepted'))
-    -- intake keys: each names the inquiry it created, with the same reference
+    -- intake keys (the one store of external references): each names the
+    -- inquiry it created (or the one that inquiry was merged into), of its company
     UNION ALL
     SELECT 'intake key without inquiry', k.id
       FROM service_intake_key k
      WHERE k.lead_id IS NULL
     UNION ALL
-    SELECT 'intake key and its inquiry disagree', k.id
+    SELECT 'intake key of another company than its inquiry', k.id
       FROM service_intake_key k JOIN crm_lead l ON l.id = k.lead_id
-     WHERE l.service_external_ref IS DISTINCT FROM k.key
-        OR l.company_id IS DISTINCT FROM k.company_id
-        OR coalesce(l.service_intake_source, '') != k.source
-    UNION ALL
-    SELECT 'inquiry of the intake without its key', l.id
-      FROM crm_lead l
-     WHERE l.service_external_ref IS NOT NULL AND l.service_intake_source IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM service_intake_key k WHERE k.lead_id = l.id)
+     WHERE l.company_id != k.company_id
 ), names(name, ord) AS (
     VALUES ('inquiry offered/accepted without its open offer', 1),
            ('inquiry offered/accepted without technician', 2),
@@ -111,8 +105,7 @@ WITH checks AS (
            ('counter of another company than its last offer', 14),
            ('technician with offers but no counter', 15),
            ('intake key without inquiry', 16),
-           ('intake key and its inquiry disagree', 17),
-           ('inquiry of the intake without its key', 18)
+           ('intake key of another company than its inquiry', 17)
 )
 SELECT n.name,
        count(c.id) AS found,

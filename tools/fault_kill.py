@@ -121,8 +121,9 @@ def intake_run(args, registry, zips):
     sent = sum(len(requests) for requests in all_batches)
     with registry.cursor() as cr:
         cr.execute(
-            """SELECT count(*), count(DISTINCT service_external_ref) FROM crm_lead
-                WHERE service_intake_source = %s""",
+            """SELECT count(*), count(DISTINCT k.key) FROM crm_lead l
+                 LEFT JOIN service_intake_key k ON k.lead_id = l.id
+                WHERE l.service_intake_source = %s""",
             (SOURCE,),
         )
         leads, refs = cr.fetchone()

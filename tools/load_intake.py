@@ -343,8 +343,9 @@ def run_clients(cfg, count, timeout):
 def db_figures(registry, run):
     with registry.cursor() as cr:
         cr.execute(
-            """SELECT routing_state, review_reason, count(*) FROM crm_lead
-                WHERE service_external_ref LIKE %s GROUP BY 1, 2 ORDER BY 1, 2""",
+            """SELECT l.routing_state, l.review_reason, count(*)
+                 FROM crm_lead l JOIN service_intake_key k ON k.lead_id = l.id
+                WHERE k.key LIKE %s GROUP BY 1, 2 ORDER BY 1, 2""",
             (f"{run}-%",),
         )
         states = cr.fetchall()
@@ -361,9 +362,10 @@ def db_figures(registry, run):
         )
         over = cr.fetchall()
         cr.execute(
-            """SELECT count(*) FROM (SELECT 1 FROM crm_lead WHERE service_external_ref LIKE %s
-                                      GROUP BY service_external_ref HAVING count(*) > 1) twice""",
-            (f"{run}-%",),
+            # one inquiry per request: each is named after its external reference
+            """SELECT count(*) FROM (SELECT 1 FROM crm_lead WHERE name LIKE %s
+                                      GROUP BY name HAVING count(*) > 1) twice""",
+            (f"Load repair {run}-%",),
         )
         twice = cr.fetchone()[0]
     return {"states": states, "plain": plain, "over": over, "twice": twice}
