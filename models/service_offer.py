@@ -112,11 +112,13 @@ class ServiceOffer(models.Model):
             offer._check_answer_access()
             offer = offer.sudo()  # checked just above
             offer._lock_open((lifecycle.O_OFFERED,), "accept")
-            offer.lead_id._service_transition("accept")
-            offer.lead_id.message_post(
-                body=self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name),
-                subtype_xmlid="mail.mt_note",
-                author_id=offer._service_author().id,
+            lead = offer.lead_id
+            lead._service_transition("accept")
+            # the chatter shows the acceptance once: the tracked change of the routing
+            # state, with its subtype (crm.lead._track_subtype), signed by the technician
+            lead._track_set_author(offer._service_author())
+            lead._track_set_log_message(
+                self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name)
             )
         return True
 
