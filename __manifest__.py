@@ -12,7 +12,7 @@
     "license": "LGPL-3",
     "development_status": "Alpha",
     "depends": ["crm", "crm_iap_enrich", "portal", "mail", "phone_validation"],
-    "external_dependencies": {"python": ["phonenumbers", "pgeocode"]},
+    "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
         "security/service_security.xml",
         "security/ir.model.access.csv",

@@ -11,6 +11,7 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+from ..models.service_constants import OPEN_OFFER_STATES
 from ..models.service_input import (
     parse_amount,
     parse_bool,
@@ -315,11 +316,21 @@ class ServicePortal(CustomerPortal):
             raise NotFound() from error
 
     def _service_offer_or_404(self, offer_id, access_token):
-        """The offer (sudo) if the caller may see it; a 404 for everyone else, existing or not."""
+        """The offer (sudo, as the caller) if the caller may see it; a 404 for everyone else, existing or not.
+
+        Checked as every portal document is (``_document_check_access``: the
+        record rules, or else the offer's token), plus our rule that a token
+        opens the offer only while it is open: a technician's users still see
+        its closed jobs, the link of a closed one no longer opens it.
+        """
         try:
-            return request.env["service.offer"].browse(offer_id)._service_check_portal_access(access_token)
+            offer_sudo = self._document_check_access("service.offer", offer_id, access_token)
         except (AccessError, MissingError) as error:
             raise NotFound() from error
+        offer = request.env["service.offer"].browse(offer_sudo.id)
+        if offer_sudo.state not in OPEN_OFFER_STATES and not offer.has_access("read"):
+            raise NotFound()
+        return offer.sudo()  # checked just above
 
     def _service_not_found(self):
         message = request.env._("This offer is not yours, or its link is no longer valid.")
@@ -337,18 +348,15 @@ class ServicePortal(CustomerPortal):
         """
         wants_json = self._service_wants_json()
         try:
-            offer_id = parse_id(request.env, offer_id, request.env._("offer"))
-        except ValidationError:
+            # who may act is checked again by the model; here first, so that someone
+            # else's offer answers 404 whatever the values sent, existing or not
+            offer_id = self._service_id_or_404(offer_id)
+            offer_sudo = self._service_offer_or_404(offer_id, access_token)
+        except NotFound:
             return self._service_not_found()
         offer = request.env["service.offer"].browse(offer_id)
         try:
-            # who may act is checked again by the model; here first, so that someone
-            # else's offer answers 404 whatever the values sent, existing or not
-            offer._service_check_portal_access(access_token)
-        except (AccessError, MissingError):
-            return self._service_not_found()
-        try:
-            kwargs = parse(offer.sudo()) if parse else {}
+            kwargs = parse(offer_sudo) if parse else {}
         except ValidationError as error:
             return self._service_refuse(error, offer_id, access_token, status=400)
         try:

@@ -1,7 +1,8 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Postal codes and great-circle distances."""
+"""Postal codes, GeoNames postal-code files and great-circle distances."""
 
+import csv
 import math
 import re
 
@@ -24,8 +25,8 @@ POSTAL_CODE_PATTERNS = {
 }
 GENERIC_PATTERN = r"[A-Z0-9]{2,10}"
 
-# Countries whose GeoNames files hold the outward code only (pgeocode does the
-# same): the lookup key is the part before the space.
+# Countries whose GeoNames files hold the outward code only: the lookup key
+# is the part before the space.
 OUTWARD_ONLY = {"GB", "IE", "CA"}
 
 # Appended to the upper bound of a range so that a shorter bound acts as a
@@ -86,3 +87,70 @@ def bounding_box(lat, lon, radius_km):
     else:
         dlon = min(180.0, math.degrees(math.asin(math.sin(angle) / coslat)))
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon
+
+
+# A GeoNames postal-code line (https://download.geonames.org/export/zip/, no
+# header): country code, postal code, place name, admin name1, admin code1,
+# admin name2, admin code2, admin name3, admin code3, latitude, longitude,
+# accuracy (the last one may be missing).
+GEONAMES_POSTAL_CODE, GEONAMES_PLACE_NAME, GEONAMES_LATITUDE, GEONAMES_LONGITUDE = 1, 2, 9, 10
+GEONAMES_MIN_FIELDS = 11
+# what the files write for "no value" (GeoNames leaves the field empty)
+GEONAMES_MISSING = {"", "nan", "na", "n/a", "null", "none"}
+PLACE_NAME_MAX = 200
+
+
+class GeonamesError(ValueError):
+    """A GeoNames file that cannot be read as one: which line, and why."""
+
+
+def _geonames_coordinate(value, limit, what, line_number):
+    """The coordinate as a float, None when missing; a GeonamesError when it is no coordinate."""
+    value = value.strip()
+    if value.lower() in GEONAMES_MISSING:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise GeonamesError(f"line {line_number}: the {what} {value[:30]!r} is not a number") from None
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        raise GeonamesError(f"line {line_number}: the {what} {value[:30]!r} is out of range (-{limit} to {limit})")
+    return number
+
+
+def read_geonames(lines):
+    """[(postal code, place name, latitude, longitude)] from the lines of a GeoNames postal-code file.
+
+    One entry per postal code (upper-cased), sorted by code: several lines
+    of one code (the places it serves) give the mean of their coordinates
+    and their place names joined by ", " (cut to 200 characters). Blank
+    lines, and lines without coordinates, are skipped; a line with too few
+    fields or a coordinate that is not one raises a GeonamesError naming
+    the line.
+    """
+    places = {}
+    for line_number, row in enumerate(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
+        if not any(field.strip() for field in row):
+            continue
+        if len(row) < GEONAMES_MIN_FIELDS:
+            raise GeonamesError(
+                f"line {line_number}: {len(row)} fields, a GeoNames postal-code line has {GEONAMES_MIN_FIELDS} or more"
+            )
+        code = row[GEONAMES_POSTAL_CODE].strip().upper()
+        latitude = _geonames_coordinate(row[GEONAMES_LATITUDE], 90, "latitude", line_number)
+        longitude = _geonames_coordinate(row[GEONAMES_LONGITUDE], 180, "longitude", line_number)
+        if not code or latitude is None or longitude is None:
+            continue
+        entry = places.setdefault(code, ([], [], []))
+        entry[0].append(row[GEONAMES_PLACE_NAME].strip())
+        entry[1].append(latitude)
+        entry[2].append(longitude)
+    return [
+        (
+            code,
+            ", ".join(name for name in names if name)[:PLACE_NAME_MAX],
+            math.fsum(latitudes) / len(latitudes),
+            math.fsum(longitudes) / len(longitudes),
+        )
+        for code, (names, latitudes, longitudes) in sorted(places.items())
+    ]

@@ -425,6 +425,18 @@ class CrmLead(models.Model):
         return references
 
     # ------------------------------------------------------------
+    # MAIL
+    # ------------------------------------------------------------
+
+    def _track_subtype(self, init_values):
+        # an acceptance is the tracked change offered -> accepted: one message with its
+        # own subtype, which the internal followers (and the team's, if they chose it) get
+        self.ensure_one()
+        if init_values.get("routing_state") == "offered" and self.routing_state == "accepted":
+            return self.env.ref("crm_service_routing.mt_lead_service_accepted")
+        return super()._track_subtype(init_values)
+
+    # ------------------------------------------------------------
     # LIFE CYCLE: the one writer of the routing state
     # ------------------------------------------------------------
 

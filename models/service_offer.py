@@ -112,11 +112,13 @@ class ServiceOffer(models.Model):
             offer._check_answer_access()
             offer = offer.sudo()  # checked just above
             offer._lock_open((lifecycle.O_OFFERED,), "accept")
-            offer.lead_id._service_transition("accept")
-            offer.lead_id.message_post(
-                body=self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name),
-                subtype_xmlid="mail.mt_note",
-                author_id=offer._service_author().id,
+            lead = offer.lead_id
+            lead._service_transition("accept")
+            # the chatter shows the acceptance once: the tracked change of the routing
+            # state, with its subtype (crm.lead._track_subtype), signed by the technician
+            lead._track_set_author(offer._service_author())
+            lead._track_set_log_message(
+                self.env._("Accepted by %(technician)s.", technician=offer.technician_id.display_name)
             )
         return True
 
@@ -181,15 +183,16 @@ class ServiceOffer(models.Model):
         return text
 
     def _check_answer_access(self):
-        """The current user acts for the offer's technician, or is a dispatcher."""
+        """The current user may answer: a dispatcher, or whoever may see the offer on the portal
+        (its technician's users, or the holder of its token while it is open)."""
         self.ensure_one()
         if self.env["crm.lead"]._service_is_dispatcher():
             self.lead_id.check_access("write")
             return
-        if self.sudo().technician_id not in self.env.user.service_technician_ids and not self._service_token_valid(
-            self.env.context.get("service_access_token")
-        ):
-            raise AccessError(self.env._("Only the technician the inquiry is offered to can answer it."))
+        try:
+            self._service_check_portal_access(self.env.context.get("service_access_token"))
+        except AccessError:
+            raise AccessError(self.env._("Only the technician the inquiry is offered to can answer it.")) from None
 
     def _lock_open(self, states, verb):
         """Lock this offer's row and check it is still open: a concurrent answer serialises here.

@@ -17,13 +17,11 @@ _logger = logging.getLogger(__name__)
 NOTIFY_KINDS = [
     ("offer", "Offer Mail"),
     ("withdrawn", "Withdrawal Mail"),
-    ("accepted", "Acceptance Message"),
+    ("accepted", "Follow on Acceptance"),
     ("unfollow", "Unfollow Only"),
 ]
 TEMPLATE_OFFER = "crm_service_routing.mail_template_offer_new"
 TEMPLATE_WITHDRAWN = "crm_service_routing.mail_template_offer_withdrawn"
-TEMPLATE_ACCEPTED = "crm_service_routing.mail_template_offer_accepted"
-SUBTYPE_ACCEPTED = "crm_service_routing.mt_lead_service_accepted"
 
 
 class ServiceOffer(models.Model):
@@ -31,9 +29,10 @@ class ServiceOffer(models.Model):
 
     Creating or closing an offer only records what must be told
     (``service_notify``, in the same write); the scheduled action, woken at
-    once, sends the offer mail, the withdrawal mail or the acceptance message
-    and keeps the technician's users following the inquiry while the offer is
-    theirs. Routing never renders a mail. An offer closed before its offer
+    once, sends the offer mail or the withdrawal mail and keeps the
+    technician's users following the inquiry while the offer is theirs (an
+    acceptance is told by the chatter itself: the tracked routing state and
+    its subtype, see crm.lead._track_subtype). Routing never renders a mail. An offer closed before its offer
     mail went out sends neither.
     """
 
@@ -251,7 +250,7 @@ class ServiceOffer(models.Model):
         users_by_technician = self._service_technician_users()
         recipients = self._service_recipients(users_by_technician)
         outbox = Outbox()
-        follow, unfollow, accepted = {}, {}, self.browse()
+        follow, unfollow = {}, {}
         for offer in self:
             lead = offer.lead_id
             technician = offer.technician_id
@@ -273,7 +272,7 @@ class ServiceOffer(models.Model):
                 follow.setdefault(lead, users.browse())
                 follow[lead] |= users
             elif kind == "accepted" and offer.state == "accepted":
-                accepted |= offer
+                # the acceptance itself is in the chatter already (tracked, crm.lead._track_subtype)
                 follow.setdefault(lead, users.browse())
                 follow[lead] |= users
             elif kind == "withdrawn" and offer.state not in OPEN_OFFER_STATES:
@@ -295,25 +294,7 @@ class ServiceOffer(models.Model):
                 unfollow[lead] |= users
         self._service_write({"service_notify": False})
         outbox.flush(self.env)
-        self._service_post_accepted(accepted)
         self._service_update_followers(follow, unfollow, users_by_technician)
-
-    def _service_post_accepted(self, offers):
-        """Tell the inquiry's internal followers (never the customer) that it was accepted."""
-        template = self.env.ref(TEMPLATE_ACCEPTED, raise_if_not_found=False)
-        subtype = self.env.ref(SUBTYPE_ACCEPTED, raise_if_not_found=False)
-        if not offers or not template or not subtype:
-            return
-        template = template.sudo()
-        bodies = template._render_field("body_html", offers.ids)
-        subjects = template._render_field("subject", offers.ids)
-        for offer in offers:
-            offer.lead_id.with_context(mail_post_autofollow=False).message_post(
-                body=bodies[offer.id],
-                subject=subjects[offer.id],
-                subtype_id=subtype.id,
-                message_type="notification",
-            )
 
     def _service_update_followers(self, follow, unfollow, users_by_technician):
         """The technician's users follow the inquiry while the offer is theirs, and no longer after."""

@@ -57,15 +57,18 @@ class ServiceOffer(models.Model):
         return self.sudo().technician_id in self.env.user.service_technician_ids
 
     def _service_check_portal_access(self, access_token=None):
-        """The offer as the technician sees it (sudo), once the caller is allowed to.
+        """The offer as the technician sees it (sudo), once the caller may see it.
 
-        Allowed: the user acting for the offer's technician, or anyone holding
-        the offer's token while the offer is open. Everyone else gets an
-        AccessError, whether or not the offer exists.
+        Checked as the portal checks its documents
+        (``CustomerPortal._document_check_access``): the record rules (a
+        technician's users read its offers, dispatchers all of them), or else
+        the offer's token; ours adds that a token opens the offer only while
+        the offer is open. Everyone else gets an AccessError, whether or not
+        the offer exists.
         """
         self.ensure_one()
         offer = self.sudo().exists()
-        if offer and (offer._service_is_mine() or offer._service_token_valid(access_token)):
+        if offer and (self.has_access("read") or offer._service_token_valid(access_token)):
             return offer
         raise AccessError(self.env._("This offer is not yours, or its link is no longer valid."))
 

@@ -1,10 +1,7 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import hashlib
 import logging
 import os
-import pathlib
-import threading
 
 from psycopg2.extras import execute_values
 
@@ -12,20 +9,13 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.modules.module import get_module_path
 
-from ..engine.postal import lookup_key
+from ..engine.postal import GeonamesError, lookup_key, read_geonames
 
 _logger = logging.getLogger(__name__)
-
-try:
-    import pgeocode
-except ImportError:  # pragma: no cover - declared in external_dependencies
-    pgeocode = None
 
 GEONAMES_PARAM = "crm_service_routing.geonames_dir"
 GEONAMES_CONFIG_OPTION = "geonames_data_dir"
 GEONAMES_DOWNLOAD_URL = "https://download.geonames.org/export/zip/"
-# pgeocode keeps its source and cache locations in module globals
-_PGEOCODE_LOCK = threading.Lock()
 
 
 def shipped_geonames_dir():
@@ -38,8 +28,8 @@ class ServicePostalCode(models.Model):
 
     Lookups are an indexed query on (country, code) and never load anything:
     a country whose data are missing is queued (``service.postal.country``)
-    and loaded by the loader cron or a manager's button. pandas only runs
-    when a country is loaded.
+    and loaded by the loader cron or a manager's button, which read the
+    country's GeoNames file (engine/postal.py, ``read_geonames``).
     """
 
     _name = "service.postal.code"
@@ -149,9 +139,7 @@ class ServicePostalCode(models.Model):
 
     @api.model
     def _read_geonames(self, country_code):
-        """[(postal code, place, latitude, longitude)] for a country, through pgeocode."""
-        if pgeocode is None:
-            raise UserError(self.env._("The Python library pgeocode is not installed on the server."))
+        """[(postal code, place, latitude, longitude)] for a country, from its GeoNames file."""
         source, origin = self._geonames_source()
         raw = os.path.join(source, f"{country_code}.txt")
         if not os.path.isfile(raw):
@@ -176,40 +164,13 @@ class ServicePostalCode(models.Model):
                 + " "
                 + hint
             )
-        # pgeocode caches what it parsed: one cache per file version
-        stat = os.stat(raw)
-        cache = os.path.join(
-            tools.config["data_dir"],
-            "pgeocode",
-            hashlib.sha1(f"{raw}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12],
-        )
-        with _PGEOCODE_LOCK:
-            saved = pgeocode.STORAGE_DIR, pgeocode.DOWNLOAD_URL
-            try:
-                pgeocode.STORAGE_DIR = cache
-                pgeocode.DOWNLOAD_URL = [pathlib.Path(raw).as_uri()]
-                frame = pgeocode.Nominatim(country_code)._data_frame
-            except Exception as error:
-                raise UserError(
-                    self.env._(
-                        "The GeoNames file %(path)s could not be read: %(error)s",
-                        path=raw,
-                        error=error,
-                    )
-                ) from error
-            finally:
-                pgeocode.STORAGE_DIR, pgeocode.DOWNLOAD_URL = saved
-        frame = frame.dropna(subset=["latitude", "longitude"])
-        return [
-            (str(code).upper(), (place or "")[:200] if isinstance(place, str) else "", float(lat), float(lon))
-            for code, place, lat, lon in zip(
-                frame["postal_code"],
-                frame["place_name"],
-                frame["latitude"],
-                frame["longitude"],
-                strict=True,
-            )
-        ]
+        try:
+            with open(raw, encoding="utf-8", newline="") as lines:
+                return read_geonames(lines)
+        except (OSError, UnicodeDecodeError, GeonamesError) as error:
+            raise UserError(
+                self.env._("The GeoNames file %(path)s could not be read: %(error)s", path=raw, error=error)
+            ) from error
 
     @api.model
     def _replace_country(self, country):

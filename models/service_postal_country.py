@@ -7,6 +7,8 @@ import threading
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .service_batch import owns_cursor
+
 _logger = logging.getLogger(__name__)
 
 LOADER_CRON = "crm_service_routing.ir_cron_load_postal_data"
@@ -170,7 +172,7 @@ class ServicePostalCountry(models.Model):
     @api.model
     def _cron_load_postal_data(self):
         """Load the pending countries and retry the failed ones that are due."""
-        self._load_due(auto_commit=not getattr(threading.current_thread(), "testing", False))
+        self._load_due(auto_commit=owns_cursor(self.env))
 
     @api.model
     def _load_due(self, limit=CRON_BATCH, auto_commit=False):

@@ -3,7 +3,9 @@
 """The decision core, without a database."""
 
 import datetime
+import os
 import random
+import tempfile
 
 from odoo.tests import BaseCase, tagged
 
@@ -349,3 +351,60 @@ class TestLifecycleTable(BaseCase):
     def test_merge_takes_over_the_open_offer(self):
         self.assertEqual(lifecycle.lead_target("merge", "new", "accepted"), ("accepted", None))
         self.assertEqual(lifecycle.lead_target("merge", "review", "offered"), ("offered", None))
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestGeonamesReader(BaseCase):
+    """The reader of GeoNames postal-code files, on small files written for the test."""
+
+    def _read(self, text):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "XX.txt")
+            with open(path, "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+            with open(path, encoding="utf-8", newline="") as lines:
+                return postal.read_geonames(lines)
+
+    @staticmethod
+    def _line(code, place, lat, lon, accuracy="4"):
+        return f"DE\t{code}\t{place}\tBayern\tBY\t\t\t\t\t{lat}\t{lon}\t{accuracy}\n"
+
+    def test_one_centroid_per_code_the_mean_of_its_places(self):
+        rows = self._read(
+            self._line("80331", "München", "48.0", "11.0")
+            + self._line("80331", "München Altstadt", "48.2", "11.4")
+            + self._line("01067", "Dresden", "51.05", "13.74", accuracy="")
+            + self._line("ab10", "Aberdeen", "57.1", "-2.1")
+        )
+        self.assertEqual([row[0] for row in rows], ["01067", "80331", "AB10"])
+        _code, place, lat, lon = rows[1]
+        self.assertEqual(place, "München, München Altstadt")
+        self.assertAlmostEqual(lat, 48.1)
+        self.assertAlmostEqual(lon, 11.2)
+        self.assertEqual(rows[0], ("01067", "Dresden", 51.05, 13.74))
+
+    def test_blank_lines_and_lines_without_coordinates_are_skipped(self):
+        rows = self._read(
+            "\n"
+            + self._line("80331", "München", "48.1", "11.5")
+            + "   \n"
+            + self._line("80333", "München", "", "")
+            + self._line("80335", "", "48.14", "11.56")
+            + self._line("", "Nowhere", "48.0", "11.0")
+        )
+        self.assertEqual(rows, [("80331", "München", 48.1, 11.5), ("80335", "", 48.14, 11.56)])
+
+    def test_a_quote_in_a_place_name_is_text(self):
+        rows = self._read(self._line("12345", 'Haus "Zur Post"', "50.0", "10.0"))
+        self.assertEqual(rows[0][1], 'Haus "Zur Post"')
+
+    def test_bad_lines_are_refused_naming_the_line(self):
+        cases = {
+            "latitude 'north' is not a number": self._line("80331", "München", "north", "11.5"),
+            "latitude '91.5' is out of range": self._line("80331", "München", "91.5", "11.5"),
+            "longitude 'inf' is out of range": self._line("80331", "München", "48.1", "inf"),
+            "4 fields": "DE\t80331\tMünchen\t48.1\n",
+        }
+        for message, bad in cases.items():
+            with self.subTest(message), self.assertRaisesRegex(postal.GeonamesError, f"line 2: .*{message}"):
+                self._read(self._line("01067", "Dresden", "51.05", "13.74") + bad)

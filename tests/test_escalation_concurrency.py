@@ -3,8 +3,8 @@
 """Two escalation runs at once, on separate cursors, never act twice on an offer.
 
 As in test_routing_concurrency: the fixtures are committed (threads see no
-uncommitted data) and removed afterwards; each run works as the scheduled
-action does outside tests, committing batch by batch.
+uncommitted data) and removed afterwards; each run works in a transaction of
+its own, as a call over RPC does (the scheduled action commits batch by batch).
 """
 
 import datetime

@@ -267,35 +267,64 @@ class TestNotifications(ServiceRoutingCase):
         offer = lead.service_offer_id
         lead.message_subscribe(partner_ids=(self.user_dispatcher.partner_id | self.customer).ids)
         self.send()
-        with freeze_time(at(1)):
-            lead.action_service_accept(offer_id=offer.id)
-        self.assertEqual(offer.service_notify, "accepted")
-        self.send(at(1))
         subtype = self.env.ref("crm_service_routing.mt_lead_service_accepted")
         self.assertTrue(subtype.internal)
-        message = lead.message_ids.filtered(lambda m: m.subtype_id == subtype)
-        self.assertEqual(len(message), 1)
-        self.assertIn(f"accepted by {offer.technician_id.name}", message.subject)
-        self.assertIn(offer.technician_id.name, str(message.body))
+        before = lead.message_ids
+        tracked = self.env(context=dict(self.env.context, tracking_disable=False, mail_notrack=False))
+        with freeze_time(at(1)):
+            lead.with_env(tracked).action_service_accept(offer_id=offer.id)
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+        # one message: the tracked change with its subtype, no note besides it
+        message = lead.message_ids - before
+        self.assertEqual(len(message), 1, message.mapped("body"))
+        self.assertEqual(message.subtype_id, subtype)
+        self.assertIn(f"Accepted by {offer.technician_id.name}", str(message.body))
+        self.assertEqual(
+            [(value.old_value_char, value.new_value_char) for value in message.tracking_value_ids],
+            [("Offered", "Accepted")],
+        )
         notified = message.notification_ids.res_partner_id
         self.assertIn(self.user_dispatcher.partner_id, notified)
         self.assertNotIn(self.customer, notified)
         # the technician's portal user follows the inquiry, but internal messages are not for it
+        self.assertEqual(offer.service_notify, "accepted")
+        self.send(at(1))
         self.assertIn(self.user_partner(offer), lead.message_partner_ids)
         self.assertNotIn(self.user_partner(offer), notified)
         self.assertFalse(self.send(at(2)))
         self.assertEqual(len(lead.message_ids.filtered(lambda m: m.subtype_id == subtype)), 1)
 
+    def test_team_followers_choose_acceptances(self):
+        """As crm's stage changes: the team's subtype, followed on the team, reaches its inquiries' acceptances."""
+        team = self.env["crm.team"].create({"name": "Service South"})
+        follower = self.user_salesman.partner_id
+        team.message_subscribe(
+            partner_ids=follower.ids,
+            subtype_ids=self.env.ref("crm_service_routing.mt_salesteam_service_accepted").ids,
+        )
+        lead = self.inquiry()
+        tracked = self.env(context=dict(self.env.context, tracking_disable=False, mail_notrack=False))
+        lead.with_env(tracked).team_id = team
+        self.assertIn(follower, lead.message_partner_ids)
+        lead.with_env(tracked).action_service_accept(offer_id=lead.service_offer_id.id)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        message = lead.message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("crm_service_routing.mt_lead_service_accepted")
+        )
+        self.assertIn(follower, message.notification_ids.res_partner_id)
+
     # ------------------------------------------------------------
     # templates, scheduled action
     # ------------------------------------------------------------
 
-    def test_withdrawn_and_accepted_templates_render_with_real_data(self):
+    def test_withdrawn_and_follow_up_templates_render_with_real_data(self):
         lead = self.inquiry()
         offer = lead.service_offer_id
         with freeze_time(at(1)):
             lead.action_service_accept(offer_id=offer.id)
-        for xmlid in ("mail_template_offer_withdrawn", "mail_template_offer_accepted"):
+        for xmlid in ("mail_template_offer_withdrawn", "mail_template_followup_manager"):
             template = self.env.ref(f"crm_service_routing.{xmlid}")
             self.assertEqual(template.model, "service.offer")
             body = str(template._render_field("body_html", offer.ids)[offer.id])
@@ -303,14 +332,8 @@ class TestNotifications(ServiceRoutingCase):
             self.assertIn(offer.technician_id.name, body, xmlid)
             self.assertIn(lead.name, template._render_field("subject", offer.ids)[offer.id], xmlid)
             self.assertFalse(template._has_unsafe_expression_template_qweb(template.body_html, "service.offer"), xmlid)
-        self.assertIn(
-            "03/02/2026 10:00 CET",
-            str(
-                self.env.ref("crm_service_routing.mail_template_offer_accepted")._render_field("body_html", offer.ids)[
-                    offer.id
-                ]
-            ),
-        )
+        template = self.env.ref("crm_service_routing.mail_template_followup_manager")
+        self.assertIn("03/02/2026 10:00 CET", str(template._render_field("body_html", offer.ids)[offer.id]))
 
     def test_german_offer_mail(self):
         """A German technician gets the offer mail in German, with all its data (i18n/de.po)."""

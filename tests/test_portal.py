@@ -150,14 +150,18 @@ class TestPortalAccess(ServicePortalCase):
         lead = self._offered_to(self.tech_anna)
         offer = lead.offer_ids
         public = self.env.ref("base.public_user")
-        offer.with_user(public)._service_portal_accept(access_token=offer.access_token)
+        tracked = offer.with_context(tracking_disable=False, mail_notrack=False).with_user(public)
+        tracked._service_portal_accept(access_token=offer.access_token)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
         self.assertEqual(offer.state, "accepted")
         self.assertEqual(lead.routing_state, "accepted")
         # an accepted offer stays open: the link still opens the job
         self.assertTrue(offer._service_token_valid(offer.access_token))
-        note = lead.message_ids.filtered(lambda m: "Accepted by" in (m.body or ""))
+        message = lead.message_ids.filtered(lambda m: "Accepted by" in (m.body or ""))
+        self.assertEqual(message.subtype_id, self.env.ref("crm_service_routing.mt_lead_service_accepted"))
         # written by the technician the link belongs to, not by "Public user"
-        self.assertEqual(note.author_id, self.tech_anna)
+        self.assertEqual(message.author_id, self.tech_anna)
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")

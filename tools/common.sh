@@ -21,7 +21,7 @@ and its requirements.txt); see README.rst, section Installation."
 import odoo.release, sys
 sys.exit(0 if odoo.release.version_info[0] == 18 else 1)
 PY
-    python3 -c "import phonenumbers, pgeocode" 2>/dev/null || die "missing Python libraries: pip install -r $REPO/requirements.txt"
+    python3 -c "import phonenumbers" 2>/dev/null || die "missing Python libraries: pip install -r $REPO/requirements.txt"
 }
 
 check_postgres() {
