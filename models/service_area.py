@@ -12,7 +12,8 @@ MAX_RADIUS_KM = 1000
 
 # the areas of a country that may cover a postal code at a point (%(lat)s, %(lon)s are
 # filled in as SQL expressions): ranges that contain the code, radius areas whose
-# bounding box contains the point, and the radius areas of the technicians named
+# bounding box contains the point (box @> box: the GiST index of the boxes answers it,
+# box @> point it does not), and the other radius areas of the technicians named
 AREAS_AT = """
     SELECT technician_id, kind, base_latitude, base_longitude, radius_km
       FROM service_area
@@ -22,9 +23,15 @@ AREAS_AT = """
     SELECT technician_id, kind, base_latitude, base_longitude, radius_km
       FROM service_area
      WHERE kind = 'radius' AND active AND country_id = %%(country)s
+       AND box(point(bbox_west, bbox_south), point(bbox_east, bbox_north))
+           @> box(point(%(lon)s, %(lat)s), point(%(lon)s, %(lat)s))
+    UNION ALL
+    SELECT technician_id, kind, base_latitude, base_longitude, radius_km
+      FROM service_area
+     WHERE kind = 'radius' AND active AND country_id = %%(country)s AND technician_id = ANY(%%(techs)s)
        AND %(lat)s IS NOT NULL
-       AND (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north)) @> point(%(lon)s, %(lat)s)
-            OR technician_id = ANY(%%(techs)s))
+       AND NOT box(point(bbox_west, bbox_south), point(bbox_east, bbox_north))
+               @> box(point(%(lon)s, %(lat)s), point(%(lon)s, %(lat)s))
 """
 
 

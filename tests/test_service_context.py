@@ -12,6 +12,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.crm_service_routing.models.service_area import AREAS_AT
+
 from .common import ServiceRoutingCase
 
 
@@ -520,6 +522,40 @@ class TestServiceConfig(ServiceRoutingCase):
         self.assertEqual(area.display_name, "DE 80331 + 20.0 km")
         with self.assertRaisesMessage(ValidationError, "Postal code 00000 is unknown in Germany"):
             area.base_zip = "00000"
+
+    def test_area_radius_found_through_its_index(self):
+        """The radius areas of a point are read from the GiST index of their boxes, not from all of them."""
+        near = self.env["service.area"].create(
+            {
+                "technician_id": self.tech_anna.id,
+                "country_id": self.de.id,
+                "kind": "radius",
+                "base_zip": "80331",
+                "radius_km": 15,
+            }
+        )
+        far = self.env["service.area"].create(
+            {
+                "technician_id": self.tech_bernd.id,
+                "country_id": self.de.id,
+                "kind": "radius",
+                "base_zip": "10115",
+                "radius_km": 15,
+            }
+        )
+        point, areas = self.env["service.area"]._locate_hits(self.de, "80335", [self.tech_bernd.id])
+        radius = {(row[0], row[4]) for row in areas if row[1] == "radius"}
+        self.assertIn((self.tech_anna.id, near.radius_km), radius)
+        self.assertIn((self.tech_bernd.id, far.radius_km), radius, "a named technician's far area, for its distance")
+        self.env.flush_all()
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        self.env.cr.execute(
+            "EXPLAIN SELECT * FROM (" + AREAS_AT % {"lat": "%(lat)s::float", "lon": "%(lon)s::float"} + ") a",
+            {"country": self.de.id, "zip": "80335", "lat": point[0], "lon": point[1], "techs": [0]},
+        )
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.env.cr.execute("SET LOCAL enable_seqscan = on")
+        self.assertRegex(plan, r"Index Cond: \(box\(point\(bbox_west")
 
     def test_area_radius_bounds(self):
         area = self.tech_carla.service_area_ids
