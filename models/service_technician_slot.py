@@ -49,18 +49,46 @@ class ServiceTechnicianSlot(models.Model):
             """CREATE UNIQUE INDEX IF NOT EXISTS service_technician_slot_slot_uniq
                     ON service_technician_slot (technician_id, COALESCE(company_id, 0), slot)"""
         )
-        # the claim: the slot taken (lowest first), NULL when none is free within p_capacity
-        # (NULL: no limit), -1 when p_lock is 'try' and another routing holds the technician now
+        # one slot tried: true when inserted, false when taken (by a transaction committed after
+        # this one's snapshot, or still running: then after waiting for it)
+        cr.execute(
+            """
+            CREATE OR REPLACE FUNCTION service_technician_slot_take(
+                p_technician integer, p_company integer, p_slot integer, p_lead integer)
+            RETURNS boolean LANGUAGE plpgsql AS $$
+            DECLARE
+                constraint_name text;
+            BEGIN
+                INSERT INTO service_technician_slot (technician_id, company_id, slot, lead_id)
+                VALUES (p_technician, p_company, p_slot, p_lead);
+                RETURN true;
+            EXCEPTION WHEN unique_violation THEN
+                GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME;
+                IF constraint_name <> %(index)s THEN
+                    -- the same inquiry claimed by two transactions at once: one of them starts over
+                    RAISE EXCEPTION 'inquiry %% is being routed by another transaction', p_lead
+                        USING ERRCODE = 'serialization_failure';
+                END IF;
+                RETURN false;
+            END $$
+            """,
+            {"index": SLOT_INDEX},
+        )
+        # the claim: the slot taken, NULL when none is free within p_capacity, -1 when p_lock is
+        # 'try' and another routing holds the technician now. A NULL p_capacity claims beyond the
+        # technician's capacity when it is full (a dispatcher's offer, a restored job).
         cr.execute(
             """
             CREATE OR REPLACE FUNCTION service_technician_slot_claim(
                 p_technician integer, p_company integer, p_lead integer, p_capacity integer, p_lock text)
             RETURNS integer LANGUAGE plpgsql AS $$
             DECLARE
-                taken integer[];
+                capacity integer := p_capacity;
+                taken integer;
+                above integer;
+                top integer;
                 slot_limit integer;
                 slot_no integer;
-                constraint_name text;
             BEGIN
                 IF p_lock = 'try' THEN
                     IF NOT pg_try_advisory_xact_lock(%(lock)s, p_technician) THEN
@@ -69,38 +97,52 @@ class ServiceTechnicianSlot(models.Model):
                 ELSIF p_lock = 'wait' THEN
                     PERFORM pg_advisory_xact_lock(%(lock)s, p_technician);
                 END IF;
-                DELETE FROM service_technician_slot WHERE lead_id = p_lead;
-                SELECT coalesce(array_agg(s.slot), '{}') INTO taken FROM service_technician_slot s
-                 WHERE s.technician_id = p_technician AND COALESCE(s.company_id, 0) = COALESCE(p_company, 0);
-                IF p_capacity IS NOT NULL THEN
-                    -- slots above the capacity (it was lowered, or a dispatcher went beyond it)
-                    -- are only ever released: they take room from below
-                    slot_limit := p_capacity - (SELECT count(*) FROM unnest(taken) t WHERE t >= p_capacity);
-                ELSE
-                    -- no limit: above every slot seen, whatever was taken since
-                    slot_limit := cardinality(taken) + 64;
+                IF capacity IS NULL THEN
+                    SELECT coalesce(p.service_capacity, 0) INTO capacity FROM res_partner p WHERE p.id = p_technician;
                 END IF;
-                -- the snapshot's free slots first; a taken one may have been released since
-                FOR slot_no IN
-                    SELECT s FROM generate_series(0, slot_limit - 1) s ORDER BY s = ANY(taken), s
-                LOOP
-                    BEGIN
-                        INSERT INTO service_technician_slot (technician_id, company_id, slot, lead_id)
-                        VALUES (p_technician, p_company, slot_no, p_lead);
-                        RETURN slot_no;
-                    EXCEPTION WHEN unique_violation THEN
-                        GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME;
-                        IF constraint_name <> %(index)s THEN
-                            -- the same inquiry claimed by two transactions at once: one of them starts over
-                            RAISE EXCEPTION 'inquiry %% is being routed by another transaction', p_lead
-                                USING ERRCODE = 'serialization_failure';
+                DELETE FROM service_technician_slot WHERE lead_id = p_lead;
+                SELECT count(*), count(*) FILTER (WHERE s.slot >= capacity), max(s.slot)
+                  INTO taken, above, top
+                  FROM service_technician_slot s
+                 WHERE s.technician_id = p_technician AND COALESCE(s.company_id, 0) = COALESCE(p_company, 0);
+                IF taken < capacity THEN
+                    -- slots above the capacity (it was lowered, or a dispatcher went beyond it) are
+                    -- only ever released: they take room from below
+                    slot_limit := capacity - above;
+                    -- slots fill from the bottom: the next one is free unless some were released
+                    slot_no := taken - above;
+                    IF slot_no < slot_limit THEN
+                        -- (two IFs: SQL does not promise to evaluate AND from the left)
+                        IF service_technician_slot_take(p_technician, p_company, slot_no, p_lead) THEN
+                            RETURN slot_no;
                         END IF;
-                    END;
+                    END IF;
+                    -- else the lowest free one in this snapshot, then the next
+                    FOR slot_no IN
+                        SELECT g FROM generate_series(0, slot_limit - 1) g
+                         WHERE NOT EXISTS (SELECT 1 FROM service_technician_slot s
+                                            WHERE s.technician_id = p_technician AND s.slot = g
+                                              AND COALESCE(s.company_id, 0) = COALESCE(p_company, 0))
+                    LOOP
+                        IF service_technician_slot_take(p_technician, p_company, slot_no, p_lead) THEN
+                            RETURN slot_no;
+                        END IF;
+                    END LOOP;
+                END IF;
+                IF p_capacity IS NOT NULL THEN
+                    RETURN NULL;
+                END IF;
+                -- beyond the capacity: above every slot, whatever was taken since
+                slot_no := greatest(coalesce(top, -1), capacity - 1);
+                LOOP
+                    slot_no := slot_no + 1;
+                    IF service_technician_slot_take(p_technician, p_company, slot_no, p_lead) THEN
+                        RETURN slot_no;
+                    END IF;
                 END LOOP;
-                RETURN NULL;
             END $$
             """,
-            {"lock": CLAIM_LOCK, "index": SLOT_INDEX},
+            {"lock": CLAIM_LOCK},
         )
         # an inquiry holds a slot exactly while it is open with a technician: whoever writes it
         cr.execute(
@@ -147,8 +189,8 @@ class ServiceTechnicianSlot(models.Model):
     def _claim(self, technician_id, lead_id, company_id=None, capacity=None, lock="try", rotation=None):
         """Claim a slot of ``technician_id`` for ``lead_id``, in one query: the slot, None when none is free.
 
-        ``capacity``: the technician's room (None: no limit, for a dispatcher
-        who offers beyond it). ``lock``: 'try' returns -1 at once when
+        ``capacity``: the technician's room (None: its own, and beyond it when
+        it is full, for a dispatcher who offers anyway). ``lock``: 'try' returns -1 at once when
         another routing holds the technician right now (the caller may move
         on to its next candidate); 'wait' waits for it. ``rotation``: (company
         id, {technician id: credit change}) appended to the rotation ledger
