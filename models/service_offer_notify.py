@@ -273,14 +273,15 @@ class ServiceOffer(models.Model):
             kind = offer.service_notify
             if kind == "offer" and offer.state == "offered":
                 outbox.mail(TEMPLATE_OFFER, offer)
+                # one note for every reader: the deadline in the company's zone, named
                 outbox.note(
                     lead,
                     self.env._(
                         "Offer mail sent to %(recipients)s, answer by %(deadline)s.",
                         recipients=names,
-                        deadline=offer.service_deadline_text,
+                        deadline=offer._service_format_time(offer.answer_deadline, tz=offer._service_company_tz()),
                     )
-                    if offer.service_deadline_text
+                    if offer.answer_deadline
                     else self.env._("Offer mail sent to %(recipients)s.", recipients=names),
                 )
                 follow.setdefault(lead, users.browse())
