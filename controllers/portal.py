@@ -11,6 +11,7 @@ from odoo.http import request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 
+from ..models.res_users import AWAY_MAX_DAYS
 from ..models.service_constants import OPEN_OFFER_STATES
 from ..models.service_input import (
     parse_amount,
@@ -88,6 +89,7 @@ class ServicePortal(CustomerPortal):
             limit=DONE_LIMIT,
         )
         offers_sudo = offers.sudo()
+        today = fields.Date.context_today(user)
         far = datetime.datetime.max
         new = offers_sudo.filtered(lambda o: o.state == "offered").sorted(lambda o: (o.answer_deadline or far, o.id))
         # jobs without an agreed appointment first: they need a call
@@ -100,6 +102,9 @@ class ServicePortal(CustomerPortal):
             jobs=jobs,
             done_offers=done.sudo(),
             technician=technicians.sudo()[:1],
+            # the absence the date picker offers: from today (the user's) to the furthest one taken
+            today=fields.Date.to_string(today),
+            away_max=fields.Date.to_string(today + datetime.timedelta(days=AWAY_MAX_DAYS)),
         )
         return self._service_render("crm_service_routing.portal_service_list", values)
 

@@ -103,7 +103,7 @@ def parse_date(env, value, what):
         parsed = datetime.date.fromisoformat(text)
     except ValueError as error:
         raise ValidationError(
-            env._("The %(what)s is not a date: give it as the date picker shows it (YYYY-MM-DD).", what=what)
+            env._("The %(what)s is not a date: pick it with the date picker, or give it as YYYY-MM-DD.", what=what)
         ) from error
     return _check_year(env, parsed, what)
 
@@ -130,8 +130,8 @@ def parse_datetime(env, value, tz, what):
         except ValueError as error:
             raise ValidationError(
                 env._(
-                    "The %(what)s is not a date and time. Give the date and time as shown by the date picker "
-                    "(YYYY-MM-DDTHH:MM), or in ISO 8601 with an offset.",
+                    "The %(what)s is not a date and time: pick it with the date picker, or give it as "
+                    "YYYY-MM-DDTHH:MM or in ISO 8601 with an offset.",
                     what=what,
                 )
             ) from error

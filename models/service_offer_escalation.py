@@ -62,7 +62,7 @@ class ServiceOffer(models.Model):
     service_accepted_text = fields.Char(compute="_compute_service_texts")
     service_inquiry_url = fields.Char(compute="_compute_service_texts")
 
-    @api.depends_context("lang")
+    @api.depends_context("lang", "service_reader_tz")
     @api.depends("answer_deadline", "offered_at", "responded_at", "technician_id.tz")
     def _compute_service_texts(self):
         for offer in self:
@@ -71,7 +71,8 @@ class ServiceOffer(models.Model):
                 ("service_offered_text", offer.offered_at),
                 ("service_accepted_text", offer.responded_at if offer.state == "accepted" else False),
             ):
-                # the reader's time zone and language (service_offer_notify)
+                # the reader's time zone and language: the technician's, or the channel manager's a mail
+                # to them is rendered with (service_offer_notify)
                 offer[fname] = offer._service_format_time(value)
             lead = offer.lead_id
             offer.service_inquiry_url = lead and f"{lead.get_base_url()}/mail/view?model=crm.lead&res_id={lead.id}"

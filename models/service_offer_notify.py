@@ -58,7 +58,7 @@ class ServiceOffer(models.Model):
     service_closed_text = fields.Char(compute="_compute_service_notify_texts")
     service_override_html = fields.Html(compute="_compute_service_notify_texts", sanitize=False)
 
-    @api.depends_context("lang")
+    @api.depends_context("lang", "service_reader_tz")
     @api.depends("state", "access_token", "technician_id.tz", "lead_id", "override_note")
     def _compute_service_notify_texts(self):
         lead_model = self.env["crm.lead"]
@@ -133,9 +133,8 @@ class ServiceOffer(models.Model):
 
     def _service_reader_tz(self):
         """The time zone the technician reads in: their own; else their country's when it runs on one
-        clock (Germany: Europe/Berlin); else their users'; else the company's; UTC only when nothing
-        names one. Read in this order, a batch of mails asks the database for the users only where the
-        country leaves the zone open."""
+        clock (Germany: Europe/Berlin); else their users'; else the company's. Read in this order, a
+        batch of mails asks the database for the users only where the country leaves the zone open."""
         self.ensure_one()
         technician = self.technician_id.sudo()
         if technician.tz:
@@ -144,10 +143,24 @@ class ServiceOffer(models.Model):
         if zone:
             return zone
         users = technician.service_user_ids | technician.user_ids
-        for tz in [*users.mapped("tz"), self.company_id.partner_id.tz]:
+        for tz in users.mapped("tz"):
             if tz:
                 return tz
-        return self._service_country_tz(self.company_id.country_id) or "UTC"
+        return self._service_company_tz()
+
+    def _service_company_tz(self):
+        """The company's time zone: its own; else its country's when it runs on one clock; UTC only
+        when nothing names one. Chatter notes, read by everyone, print their times in it."""
+        company = self.company_id.sudo() or self.env.company
+        return company.partner_id.tz or self._service_country_tz(company.country_id) or "UTC"
+
+    def _service_user_reading(self, user):
+        """(time zone, language) in which ``user`` (a dispatcher or a channel manager) reads a mail
+        about this offer: their own, else the company's."""
+        self.ensure_one()
+        user = user.sudo()
+        company = self.company_id.sudo() or self.env.company
+        return user.tz or self._service_company_tz(), user.lang or company.partner_id.lang or get_lang(self.env).code
 
     @staticmethod
     def _service_country_tz(country):
@@ -158,9 +171,10 @@ class ServiceOffer(models.Model):
             return zones[0]
         return False
 
-    def _service_format_time(self, value):
-        """``value`` as the technician reads it in a mail: in their time zone, named, in the date
-        and time format of the mail's language, without seconds."""
+    def _service_format_time(self, value, tz=None):
+        """``value`` as its reader reads it in a mail: in their time zone, named, in the date and time
+        format of the mail's language, without seconds. The reader is the technician unless ``tz`` or
+        the context (``service_reader_tz``: a channel manager's mail) names another zone."""
         self.ensure_one()
         if not value:
             return ""
@@ -168,7 +182,7 @@ class ServiceOffer(models.Model):
         locale = babel_locale_parse(lang.code)
         time_format = re.sub(r"[:.]%S", "", lang.time_format)
         pattern = f"{posix_to_ldml(lang.date_format, locale=locale)} {posix_to_ldml(time_format, locale=locale)}"
-        tz = self._service_reader_tz()
+        tz = tz or self.env.context.get("service_reader_tz") or self._service_reader_tz()
         zone = format_datetime(self.env, value, tz=tz, dt_format="z")
         if any(char.isdigit() for char in zone):
             # no short name in this language (English for Berlin): the zone's own abbreviation (CET)
@@ -259,14 +273,15 @@ class ServiceOffer(models.Model):
             kind = offer.service_notify
             if kind == "offer" and offer.state == "offered":
                 outbox.mail(TEMPLATE_OFFER, offer)
+                # one note for every reader: the deadline in the company's zone, named
                 outbox.note(
                     lead,
                     self.env._(
                         "Offer mail sent to %(recipients)s, answer by %(deadline)s.",
                         recipients=names,
-                        deadline=offer.service_deadline_text,
+                        deadline=offer._service_format_time(offer.answer_deadline, tz=offer._service_company_tz()),
                     )
-                    if offer.service_deadline_text
+                    if offer.answer_deadline
                     else self.env._("Offer mail sent to %(recipients)s.", recipients=names),
                 )
                 follow.setdefault(lead, users.browse())

@@ -38,15 +38,19 @@ class Outbox:
         self.activities.extend(other.activities)
 
     def flush(self, env):
-        # channel managers: an activity on each inquiry, a mail per template and set of recipients
+        # channel managers: an activity on each inquiry, a mail per template, set of recipients and the
+        # time zone and language they read in (each reads the times in their own zone)
         groups = {}
         for offer, template_xmlid, summary in self.notices:
             lead = offer.lead_id
             users = offer.service_level_id._service_managers() or lead.user_id
+            readers = {}
             for user in users:
                 self.activity(lead, user, summary)
-            if users.partner_id:
-                key = (template_xmlid, tuple(sorted(users.partner_id.ids)))
+                reading = offer._service_user_reading(user)
+                readers[reading] = readers.get(reading, user.browse()) | user
+            for (tz, lang), readers_users in readers.items():
+                key = (template_xmlid, tz, lang, tuple(sorted(readers_users.partner_id.ids)))
                 groups[key] = groups.get(key, offer.browse()) | offer
             self.note(
                 lead,
@@ -57,10 +61,10 @@ class Outbox:
                 ),
             )
         self._flush_activities(env)
-        for (template_xmlid, partner_ids), offers in groups.items():
+        for (template_xmlid, tz, lang, partner_ids), offers in groups.items():
             template = env.ref(template_xmlid, raise_if_not_found=False)
-            if template:
-                template.sudo().send_mail_batch(
+            if template and partner_ids:
+                template.sudo().with_context(lang=lang, service_reader_tz=tz).send_mail_batch(
                     offers.ids, email_values={"recipient_ids": [Command.set(list(partner_ids))]}
                 )
         for template_xmlid, offers in self.mails.items():

@@ -11,6 +11,8 @@ from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.mail.tests.common import mail_new_test_user
+
 from ..engine import escalation as engine
 from ..models import service_outbox
 from ..models.service_offer_escalation import RETRY_DELAY
@@ -320,6 +322,41 @@ class TestEscalation(ServiceRoutingCase):
         self.assertFalse(offer.followup_due_at)
         self.assertFalse(self.follow_up(at(500)))
         self.assertEqual(len(self.mails(offer, "mail_template_followup_reminder")), 1)
+
+    def test_channel_manager_mails_in_each_managers_zone_and_language(self):
+        """Each channel manager reads the times of a mail in their own zone and language; the technician
+        in theirs."""
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.user_manager.write({"tz": "Europe/Berlin", "lang": "en_US"})
+        london = mail_new_test_user(
+            self.env,
+            login="svc_manager_london",
+            groups="sales_team.group_sale_salesman,crm_service_routing.group_service_manager",
+            name="Lea London",
+            tz="Europe/London",
+            lang="de_DE",
+        )
+        self.standard.escalation_group_id = self.env["res.groups"].create(
+            {"name": "UK Channel Managers", "users": [Command.link(london.id)]}
+        )
+        self.pair.write({"tz": "America/New_York"})
+        # accepted at 09:00 UTC: 04:00 in New York, 10:00 in Berlin, 09:00 in London
+        lead, offer = self.accepted(self.standard)
+        self.follow_up(at(49))
+        reminder = self.mails(offer, "mail_template_followup_reminder")
+        self.assertIn("03/02/2026 04:00 EST", str(reminder.body_html))
+        self.follow_up(at(97))
+        mails = self.env["mail.mail"].search(
+            [("model", "=", "service.offer"), ("res_id", "=", offer.id), ("recipient_ids", "!=", False)]
+        )
+        berlin = mails.filtered(lambda mail: mail.recipient_ids == self.user_manager.partner_id)
+        uk = mails.filtered(lambda mail: mail.recipient_ids == london.partner_id)
+        self.assertEqual((len(berlin), len(uk)), (1, 1))
+        self.assertIn("03/02/2026 10:00 CET", str(berlin.body_html))
+        self.assertIn("02.03.2026 09:00 GMT", str(uk.body_html))
+        for mail in berlin | uk:
+            self.assertNotIn("EST", str(mail.body_html))
+        self.assertEqual(len(self.manager_activities(lead, london)), 1)
 
     def test_followup_counts_from_the_last_activity(self):
         lead, offer = self.accepted(self.premium)

@@ -147,6 +147,20 @@ class TestNotifications(ServiceRoutingCase):
         self.assertIn("answer by 03/03/2026 09:00 CET", self.notes(lead))
         self.assertIn(self.user_partner(offer), lead.message_partner_ids)
 
+    def test_offer_note_prints_the_deadline_in_the_companys_zone(self):
+        """The mail is the technician's (New York); the chatter note, read by everyone, names the
+        company's zone."""
+        self.trio.write({"tz": "America/New_York"})
+        self.company.partner_id.tz = "Europe/Berlin"
+        lead = self.inquiry()
+        offer = lead.service_offer_id
+        self.send()
+        mail = self.mails(offer, "offer")
+        self.assertIn("03/03/2026 03:00 EST", str(mail.body_html))
+        notes = self.notes(lead)
+        self.assertIn("answer by 03/03/2026 09:00 CET", notes)
+        self.assertNotIn("EST", notes)
+
     def test_company_technician_mail_goes_to_the_company_and_its_acting_user(self):
         self.trio.filtered(lambda t: t != self.tech_dora).write({"service_paused": True})
         lead = self.inquiry()

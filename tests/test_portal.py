@@ -3,6 +3,8 @@
 import datetime
 import json
 
+from lxml import html
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -385,6 +387,73 @@ class TestPortalPages(ServicePortalCase, HttpCase):
         self.assertIn("Choose the decline reason from the list", json.loads(response.text)["error"])
         self.assertEqual(offer.state, "accepted")
 
+    def test_date_inputs_post_iso_and_refuse_anything_else(self):
+        """The date inputs are the browser's own: shown in the phone's locale (05.03.2026 in German),
+        filled, bounded and posted in ISO. The server takes ISO and answers anything else with a
+        message (400 to a JSON client, the page to a form), never a traceback, and saves nothing."""
+        lead = self._offered_to(self.tech_anna)
+        offer = lead.offer_ids
+        offer.with_user(self.portal_anna)._service_portal_accept()
+        self.authenticate(self.portal_anna.login, self.portal_anna.login)
+        today = fields.Date.context_today(offer.with_context(tz="Europe/Berlin"))
+        page = html.fromstring(self._page(f"/my/service/offer/{offer.id}").text)
+        (visit_input,) = page.xpath("//input[@name='visit_date']")
+        self.assertEqual(
+            (visit_input.get("type"), visit_input.get("value"), visit_input.get("max")),
+            ("date", str(today), str(today)),
+        )
+        (next_input,) = page.xpath("//input[@name='next_maintenance_date']")
+        self.assertEqual((next_input.get("type"), next_input.get("min")), ("date", str(today)))
+        (appointment_input,) = page.xpath("//input[@name='agreed_appointment']")
+        self.assertEqual(appointment_input.get("type"), "datetime-local")
+        listing = html.fromstring(self._page("/my/service").text)
+        (away_input,) = listing.xpath("//input[@name='away_until']")
+        self.assertEqual((away_input.get("type"), away_input.get("min")), ("date", str(today)))
+
+        url = f"/my/service/offer/{offer.id}/visit"
+        headers = {"Accept": "application/json"}
+        for bad in ("05.03.2026", "3/5/2026", "tomorrow", "2026-02-30", "2026-03-05T10:00"):
+            with self.subTest(bad=bad):
+                response = self.url_open(
+                    url,
+                    data={"csrf_token": self._csrf(), "work_done": "ok", "visit_date": bad},
+                    headers=headers,
+                    allow_redirects=False,
+                )
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(
+                    "The visit date is not a date: pick it with the date picker", json.loads(response.text)["error"]
+                )
+        response = self.url_open(
+            url, data={"csrf_token": self._csrf(), "work_done": "ok", "next_maintenance_date": "01.06.2027"}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("The next maintenance is not a date: pick it with the date picker", response.text)
+        self.assertFalse(lead.service_visit_ids)
+        response = self.url_open(
+            "/my/service/availability", data={"csrf_token": self._csrf(), "away_until": "31.12.2026"}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("The away until is not a date", response.text)
+        self.assertFalse(self.tech_anna.service_away_until)
+        # what the picker posts is saved
+        next_date = today + datetime.timedelta(days=365)
+        response = self.url_open(
+            url,
+            data={
+                "csrf_token": self._csrf(),
+                "work_done": "ok",
+                "visit_date": str(today),
+                "next_maintenance_date": str(next_date),
+            },
+            headers=headers,
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(
+            (lead.service_visit_ids.visit_date, lead.service_visit_ids.next_maintenance_date), (today, next_date)
+        )
+
     def test_form_errors_come_back_on_the_page(self):
         lead = self._offered_to(self.tech_anna)
         offer = lead.offer_ids
@@ -400,7 +469,7 @@ class TestPortalPages(ServicePortalCase, HttpCase):
             f"/my/service/offer/{offer.id}/appointment",
             data={"csrf_token": self._csrf(), "agreed_appointment": "soon"},
         )
-        self.assertIn("Give the date and time as shown by the date picker", response.text)
+        self.assertIn("is not a date and time: pick it with the date picker", response.text)
 
     def _csrf(self):
         """A CSRF token of the current session, as the pages embed it."""

@@ -8,10 +8,12 @@ import datetime
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import ServiceRoutingCase
 
@@ -143,6 +145,23 @@ class TestServiceDesk(ServiceRoutingCase):
         self.assertEqual(action["id"], self.env.ref("crm_service_routing.crm_lead_action_service").id)
         action = self.env["crm.team"].with_user(self.user_salesman).action_your_pipeline()
         self.assertEqual(action["id"], self.env.ref("crm.crm_lead_action_pipeline").id)
+
+    def test_service_inquiries_show_no_meeting_button(self):
+        """crm's meetings button ("No Meeting") is for sales opportunities; a service job has its
+        agreed appointment."""
+        lead = self._create_inquiry()
+        opportunity = self.env["crm.lead"].create({"name": "New kitchen", "type": "opportunity"})
+        for view_xmlid in ("crm.crm_lead_view_form", "crm_service_routing.crm_lead_view_form_service"):
+            view = self.env.ref(view_xmlid)
+            arch = self.env["crm.lead"].with_user(self.user_dispatcher).get_views([[view.id, "form"]])
+            button = etree.fromstring(arch["views"]["form"]["arch"]).xpath("//button[@name='action_schedule_meeting']")
+            self.assertEqual(len(button), 1, view_xmlid)
+            invisible = button[0].get("invisible")
+            for record, hidden in ((lead, True), (opportunity, False)):
+                # as an opportunity (where crm shows the button): only the service occasion hides it
+                values = {"id": record.id, "type": "opportunity", "service_occasion": record.service_occasion}
+                with self.subTest(view=view_xmlid, record=record.name):
+                    self.assertEqual(bool(safe_eval(invisible, values)), hidden)
 
     def test_escalation_ladder_stages_are_reachable(self):
         level = self.level_standard

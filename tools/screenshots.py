@@ -253,6 +253,26 @@ SHOTS = [
     },
     {**PORTAL_OFFER, "name": "portal_offer_de", "lang": "de_DE", "full_page": True},
     {
+        # an accepted job with its forms open: the date inputs as a German phone shows them
+        "name": "portal_job_de",
+        "path": "/my/service/offer/{id}",
+        "record": (
+            "service.offer",
+            [
+                ("state", "=", "accepted"),
+                ("lead_id.routing_state", "=", "accepted"),
+                ("technician_id.user_ids.login", "=", TECHNICIAN[0]),
+            ],
+        ),
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "lang": "de_DE",
+        "wait": ".o_service_portal_offer",
+        "clicks": [".o_service_box_visit summary"],
+        "full_page": True,
+    },
+    {
         "name": "portal_link_gone",
         # an offer link that opens nothing any more (here: one that never did)
         "path": "/my/service/offer/999999?access_token=expired",
@@ -329,8 +349,9 @@ class Odoo:
 class Chromium:
     """Headless Chromium driven over the DevTools protocol (websocket-client)."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, lang="en_US"):
         self.profile = tempfile.mkdtemp(prefix="svc-shots-")
+        locale = lang.replace("_", "-")
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -345,8 +366,12 @@ class Chromium:
                 "--disable-dev-shm-usage",
                 f"--remote-debugging-port={self.port}",
                 f"--user-data-dir={self.profile}",
+                f"--lang={locale}",
+                f"--accept-lang={locale}",
                 "about:blank",
             ],
+            # the locale of the browser's own controls (Linux reads it from the environment)
+            env={**os.environ, "LANGUAGE": lang, "LANG": f"{lang}.UTF-8"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -454,7 +479,8 @@ class Chromium:
 def take(shots, url, db, out, binary):
     os.makedirs(out, exist_ok=True)
     odoo = Odoo(url, db)
-    browser = Chromium(binary)
+    # one browser per language, as a phone set to it: its own date inputs show dates in its format
+    browsers = {}
     written = []
     langs = {shot.get("lang", "en_US") for shot in shots} - {"en_US"}
     if langs:
@@ -463,11 +489,13 @@ def take(shots, url, db, out, binary):
             odoo.activate_lang(lang)
     try:
         for shot in shots:
-            session = odoo.login_in(*shot["login"], shot.get("lang", "en_US"))
+            lang = shot.get("lang", "en_US")
+            session = odoo.login_in(*shot["login"], lang)
             path = shot["path"]
             if "{id}" in path:
                 model, domain = shot["record"]
                 path = path.replace("{id}", str(odoo.search(model, [list(term) for term in domain])))
+            browser = browsers.get(lang) or browsers.setdefault(lang, Chromium(binary, lang))
             browser.shoot(url.rstrip("/") + path, session, shot.get("viewport", DESKTOP), shot.get("mobile", False))
             browser.wait_for(shot.get("wait", "body"))
             browser.idle()
@@ -482,7 +510,8 @@ def take(shots, url, db, out, binary):
             written.append(target)
             print(f"{shot['name']}: {target} ({shot.get('viewport', DESKTOP)}, {shot['login'][0]})")
     finally:
-        browser.close()
+        for browser in browsers.values():
+            browser.close()
     return written
 
 
