@@ -37,7 +37,7 @@ class ServiceTechnicianSlot(models.Model):
     technician_id = fields.Many2one("res.partner", required=True, readonly=True, ondelete="cascade")
     company_id = fields.Many2one("res.company", readonly=True, ondelete="cascade")
     slot = fields.Integer(required=True, readonly=True)
-    lead_id = fields.Many2one("crm.lead", required=True, readonly=True, ondelete="cascade")
+    lead_id = fields.Many2one("crm.lead", "Inquiry", required=True, readonly=True, ondelete="cascade")
 
     _sql_constraints = [
         ("lead_uniq", "unique(lead_id)", "An inquiry holds one slot."),
