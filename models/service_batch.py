@@ -2,10 +2,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The one loop of the addon's scheduled actions: locked batches, committed one by one."""
 
+import time
+
 from .service_constants import CONCURRENCY_ERRORS
 
 # a run meeting a concurrent run's committed rows starts again on fresh data at most this often
 MAX_CONCURRENCY_RETRIES = 5
+# seconds a scheduled action's run goes on taking batches; then it leaves the rest to its next
+# run, woken at once: Odoo stops a cron worker whose run takes longer than limit_time_real
+# (120 s by default), and work keeps arriving while it runs
+TIME_BUDGET = 60
 
 
 def owns_cursor(env):
@@ -18,7 +24,7 @@ def owns_cursor(env):
     return bool(env.context.get("ir_cron_progress_id"))
 
 
-def run_locked_batches(env, step, batch_size, commit=None):
+def run_locked_batches(env, step, batch_size, commit=None, time_budget=None):
     """Call ``step()`` until it locks less than a full batch; [(records, result)] of the batches.
 
     ``step`` locks its next batch (``FOR UPDATE SKIP LOCKED``: rows another
@@ -29,9 +35,15 @@ def run_locked_batches(env, step, batch_size, commit=None):
     committed after this snapshot began is rolled back and taken again on
     fresh data. Without it every batch stays in the caller's transaction and
     a conflict is the caller's error (an RPC call is retried by Odoo).
+    After ``time_budget`` seconds (by default TIME_BUDGET when committing,
+    none otherwise) no further batch is taken: the scheduled action is woken
+    again for the rest.
     """
     if commit is None:
         commit = owns_cursor(env)
+    if time_budget is None and commit:
+        time_budget = TIME_BUDGET
+    deadline = time.monotonic() + time_budget if time_budget is not None else None
     batches = []
     retries = 0
     while True:
@@ -50,8 +62,16 @@ def run_locked_batches(env, step, batch_size, commit=None):
         env["ir.cron"]._notify_progress(
             done=sum(len(done) for done, _result in batches), remaining=int(len(records) == batch_size)
         )
+        finished = len(records) < batch_size
+        out_of_time = not finished and deadline is not None and time.monotonic() >= deadline
+        if out_of_time:
+            # the rest in the next run, woken at once (this one reports nothing left: ir.cron ends it)
+            env["ir.cron"]._notify_progress(done=sum(len(done) for done, _result in batches), remaining=0)
+            cron = env["ir.cron"].browse(env.context.get("cron_id")).exists()
+            if cron:
+                cron.sudo()._trigger()
         if commit:
             env.cr.commit()  # pylint: disable=invalid-commit
-        if len(records) < batch_size:
+        if finished or out_of_time:
             break
     return batches

@@ -12,6 +12,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.crm_service_routing.models.service_batch import run_locked_batches
+
 from .common import ServiceRoutingCase
 
 
@@ -423,3 +425,34 @@ class TestAccess(ServiceRoutingCase):
         visible = self.env["service.contract"].with_user(self.user_dispatcher).search([("name", "like", "SC-")])
         self.assertIn(self.contract, visible)
         self.assertNotIn(hidden, visible)
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestLockedBatches(ServiceRoutingCase):
+    def _steps(self, sizes):
+        """A step that hands out batches of the given sizes, counting its calls."""
+        calls = []
+
+        def step():
+            size = sizes[len(calls)] if len(calls) < len(sizes) else 0
+            calls.append(size)
+            return self.env["res.partner"].browse(range(1, size + 1)), size
+
+        return step, calls
+
+    def test_batches_until_one_is_not_full(self):
+        step, calls = self._steps([3, 3, 1, 3])
+        batches = run_locked_batches(self.env, step, 3, commit=False)
+        self.assertEqual([result for _records, result in batches], [3, 3, 1])
+        self.assertEqual(calls, [3, 3, 1])
+
+    def test_out_of_time_leaves_the_rest_to_the_next_run(self):
+        cron = self.env.ref("crm_service_routing.ir_cron_send_customer_notices")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search_count([("cron_id", "=", cron.id)])
+        step, calls = self._steps([3, 3, 3])
+        env = self.env(context=dict(self.env.context, cron_id=cron.id))
+        batches = run_locked_batches(env, step, 3, commit=False, time_budget=0)
+        self.assertEqual(len(batches), 1, "no batch after the budget is spent")
+        self.assertEqual(calls, [3])
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1, "woken for the rest")

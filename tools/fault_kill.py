@@ -81,7 +81,7 @@ def intake_run(args, registry, zips):
     port = load_intake.free_port(args.port)
     url = f"http://127.0.0.1:{port}"
     all_batches = batches(args, zips)
-    server = load_intake.start_server(args, port)
+    server = load_intake.start_server(args, port, args.server_log)
     uid = load_intake.wait_ready(server, url, args.database, 120)
     outcome = []
     sender = threading.Thread(target=send, args=(url, args.database, uid, all_batches, outcome, 120))
@@ -103,7 +103,7 @@ def intake_run(args, registry, zips):
     with registry.cursor() as cr:
         cr.execute("SELECT count(*) FROM crm_lead WHERE service_intake_source = %s", (SOURCE,))
         log(f"inquiries saved before the kill: {cr.fetchone()[0]}")
-    server = load_intake.start_server(args, port)
+    server = load_intake.start_server(args, port, args.server_log)
     try:
         uid = load_intake.wait_ready(server, url, args.database, 120)
         again = []
