@@ -208,7 +208,8 @@ class TestPortalActions(ServicePortalCase):
     def test_visit_documented(self):
         lead, offer = self._job(contract_ref="SC-1001", serial_number="HP-0001", zip="81675")
         self.assertEqual(lead.equipment_id, self.equipment)
-        today = fields.Date.context_today(lead)
+        # the technician's today, in its time zone (near midnight, not the server's)
+        today = fields.Date.context_today(offer)
         next_date = today + datetime.timedelta(days=365)
         visit = offer._service_portal_document_visit(
             {

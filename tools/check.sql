@@ -100,12 +100,10 @@ WITH checks AS (
            ('offer declined without a reason', 9),
            ('offer of another company than its inquiry', 10),
            ('technician over capacity', 11),
-           ('counter names an offer of another technician', 12),
-           ('counter behind the technician''s newest offer', 13),
-           ('counter of another company than its last offer', 14),
-           ('technician with offers but no counter', 15),
-           ('intake key without inquiry', 16),
-           ('intake key of another company than its inquiry', 17)
+           ('open inquiry without its capacity slot', 12),
+           ('capacity slot of an inquiry that is not open', 13),
+           ('intake key without inquiry', 14),
+           ('intake key of another company than its inquiry', 15)
 )
 SELECT n.name,
        count(c.id) AS found,

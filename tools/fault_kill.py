@@ -150,6 +150,10 @@ def escalation_run(args, registry):
         "registry = odoo.modules.registry.Registry(sys.argv[2])\n"
         "with registry.cursor() as cr:\n"
         "    env = api.Environment(cr, SUPERUSER_ID, {})\n"
+        # as ir.cron runs it: with its progress record, so that each batch is committed
+        "    cron, _progress = env.ref('crm_service_routing.ir_cron_service_escalate')._add_progress()\n"
+        "    cr.commit()\n"
+        "    env = env(context=cron.env.context)\n"
         "    print('started', flush=True)\n"
         "    escalated, followed = env['service.offer']._cron_escalate(batch_size=int(sys.argv[3]))\n"
         "    print(f'escalation run: {len(escalated)} escalated, {len(followed)} followed up', flush=True)\n"
