@@ -384,7 +384,7 @@ class TestServiceConfig(ServiceRoutingCase):
         )
 
     def test_contract_dates(self):
-        today = fields.Date.today()
+        today = fields.Date.context_today(self.env["service.contract"])
         with self.assertRaisesMessage(ValidationError, "SC-BAD ends before it starts"):
             self._contract("SC-BAD", date_start=today, date_end=today - datetime.timedelta(days=1))
         one_day = self._contract("SC-DAY", date_start=today, date_end=today)
@@ -410,7 +410,7 @@ class TestServiceConfig(ServiceRoutingCase):
 
     def test_contract_state_and_search(self):
         Contract = self.env["service.contract"]
-        today = fields.Date.today()
+        today = fields.Date.context_today(self.env["service.contract"])
         expired = self._contract(
             "SC-OLD", date_start=today - datetime.timedelta(days=400), date_end=today - datetime.timedelta(days=1)
         )
