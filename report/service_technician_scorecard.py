@@ -76,9 +76,7 @@ class ServiceTechnicianScorecard(models.Model):
     def _select(self):
         """Counts per technician and company; the rates are made of them in ``_query()``."""
         answered = OFFER_ANSWERED_SQL
-        deadline = """COALESCE(o.answer_deadline, o.offered_at
-                          + (SELECT level.response_hours FROM service_level level
-                              WHERE level.id = o.service_level_id) * INTERVAL '1 hour')"""
+        deadline = "COALESCE(o.answer_deadline, o.offered_at + level.response_hours * INTERVAL '1 hour')"
         return f"""
             MIN(o.id) AS id,
             o.technician_id AS technician_id,
@@ -99,6 +97,7 @@ class ServiceTechnicianScorecard(models.Model):
     def _from(self):
         return """
             service_offer o
+            LEFT JOIN service_level level ON level.id = o.service_level_id
             CROSS JOIN (SELECT (now() AT TIME ZONE 'UTC') AS now) n"""
 
     def _where(self):
@@ -120,20 +119,15 @@ class ServiceTechnicianScorecard(models.Model):
         return f"""
             SELECT o.technician_id, o.company_id,
                    COUNT(*) AS converted_count,
-                   SUM(lead.amount) AS order_amount
+                   SUM(CASE WHEN COALESCE(stat.followon_amount, 0) > 0 THEN stat.followon_amount
+                            WHEN stage.is_won AND lead.active THEN COALESCE(lead.expected_revenue, 0)
+                            ELSE 0 END) AS order_amount
               FROM service_offer o
-             CROSS JOIN LATERAL (
-                    SELECT CASE WHEN COALESCE(stat.followon_amount, 0) > 0 THEN stat.followon_amount
-                                WHEN stage.is_won AND lead.active THEN COALESCE(lead.expected_revenue, 0)
-                                ELSE 0 END AS amount
-                      FROM crm_lead lead
-                      LEFT JOIN crm_stage stage ON stage.id = lead.stage_id
-                      LEFT JOIN service_inquiry_offer_stat stat ON stat.lead_id = lead.id
-                     WHERE lead.id = o.lead_id
-                       AND lead.service_unique_lead_id IS NULL
-                       AND (COALESCE(stat.followon_order, FALSE) OR (stage.is_won AND lead.active))
-                    OFFSET 0) lead
+              JOIN crm_lead lead ON lead.id = o.lead_id AND lead.service_unique_lead_id IS NULL
+              LEFT JOIN crm_stage stage ON stage.id = lead.stage_id
+              LEFT JOIN service_inquiry_offer_stat stat ON stat.lead_id = lead.id
              WHERE {OFFER_ACCEPTED_SQL}
+               AND (COALESCE(stat.followon_order, FALSE) OR (stage.is_won AND lead.active))
                AND o.offered_at >= (now() AT TIME ZONE 'UTC') - INTERVAL '{SCORECARD_DAYS} days'
              GROUP BY o.technician_id, o.company_id"""
 

@@ -162,11 +162,12 @@ class Bench:
             """
             INSERT INTO service_offer (lead_id, company_id, technician_id, state, offered_at, responded_at,
                                        response_hours, decline_reason, answer_deadline, service_level_id,
-                                       escalation_step, create_date, write_date, create_uid, write_uid)
+                                       escalation_step, closed_at, create_date, write_date, create_uid, write_uid)
             SELECT o.lead_id, %(company)s, o.tech, o.state, o.offered_at, o.offered_at + o.hours * interval '1 hour',
                    o.hours, CASE WHEN o.state = 'declined' THEN (%(reasons)s::varchar[])[1 + floor(o.r2 * 4)::int] END,
                    o.offered_at + interval '24 hours', o.level_id,
                    CASE WHEN o.state = 'expired' THEN 1 + floor(o.r2 * 2)::int ELSE 0 END,
+                   CASE WHEN o.state NOT IN ('offered', 'accepted') THEN o.offered_at + o.hours * interval '1 hour' END,
                    o.offered_at, o.offered_at, %(uid)s, %(uid)s
               FROM (
                 SELECT b.id AS lead_id, b.level_id,
@@ -206,7 +207,7 @@ class Bench:
                                   service_occasion, service_level_id, routing_state, service_unique_lead_id,
                                   priority, create_date, write_date, create_uid, write_uid)
             SELECT 'Bench repeat ' || b.id, 'opportunity', true, %(company)s, %(country)s, b.zip, b.type_id,
-                   'repair', b.level_id, 'new', b.id, '0', b.created + interval '1 hour',
+                   'repair', b.level_id, 'linked', b.id, '0', b.created + interval '1 hour',
                    b.created + interval '1 hour', %(uid)s, %(uid)s
               FROM bench_lead b
              ORDER BY random()
