@@ -238,27 +238,26 @@ class CrmLead(models.Model):
         self.env["service.contract"].flush_model(["partner_id", "company_id", "active", "date_start"])
         self.env["service.equipment"].flush_model(["partner_id", "company_id", "active", "install_date"])
         now = fields.Datetime.now()
-        # dates (a contract's start, an installation) are days where the user is, as
-        # context_today gives them: the inquiry's moment is compared as that day too
+        moments = [lead.create_date or now for lead in leads]
         self.env.cr.execute(
-            """SELECT i.position FROM unnest(%(commercial)s::int[], %(company)s::int[], %(at)s::timestamp[])
-                                      WITH ORDINALITY AS i(commercial, company, at, position)
+            """SELECT i.position FROM unnest(%s::int[], %s::int[], %s::timestamp[], %s::date[])
+                                      WITH ORDINALITY AS i(commercial, company, at, day, position)
                 WHERE EXISTS (SELECT 1 FROM service_contract c JOIN res_partner p ON p.id = c.partner_id
                                WHERE p.commercial_partner_id = i.commercial AND c.active
                                  AND (i.company IS NULL OR c.company_id = i.company)
-                                 AND c.date_start <= (i.at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date)
+                                 AND c.date_start <= i.day)
                    OR EXISTS (SELECT 1 FROM service_equipment e JOIN res_partner p ON p.id = e.partner_id
                                WHERE p.commercial_partner_id = i.commercial AND e.active
                                  AND (i.company IS NULL OR e.company_id = i.company)
-                                 AND CASE WHEN e.install_date IS NULL THEN e.create_date <= i.at
-                                          ELSE e.install_date <= (i.at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
-                                     END)""",
-            {
-                "commercial": [lead.partner_id.commercial_partner_id.id for lead in leads],
-                "company": [lead.company_id.id or None for lead in leads],
-                "at": [lead.create_date or now for lead in leads],
-                "tz": self.env.context.get("tz") or self.env.user.tz or "UTC",
-            },
+                                 AND (e.install_date <= i.day
+                                      OR (e.install_date IS NULL AND e.create_date <= i.at)))""",
+            [
+                [lead.partner_id.commercial_partner_id.id for lead in leads],
+                [lead.company_id.id or None for lead in leads],
+                moments,
+                # a contract's start and an installation are days where the user is
+                [fields.Date.context_today(self, at) for at in moments],
+            ],
         )
         return leads.browse(leads._ids[position - 1] for (position,) in self.env.cr.fetchall())
 

@@ -2,6 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Matching a new inquiry to the installed base: contract, serial number, e-mail, phone."""
 
+import datetime
+
+from odoo import fields
 from odoo.tests import Form, tagged
 
 from .common import ServiceRoutingCase
@@ -90,6 +93,32 @@ class TestMatching(ServiceRoutingCase):
         )
         lead = self._create_inquiry(contract_ref="SC-3003")
         self.assertMatch(lead, contract_id=False, partner_id=False, match_method=False, customer_kind="new")
+
+    def test_contract_dates_are_days_where_the_user_is(self):
+        """A contract starting on the user's today makes an existing customer, one starting on the user's
+        tomorrow does not, also while the user's date is not UTC's (one of the two zones always differs)."""
+        utc_now = fields.Datetime.now()
+        tz = "Pacific/Kiritimati" if utc_now.hour >= 12 else "Etc/GMT+12"  # UTC+14 / UTC-12
+        Contract = self.env["service.contract"].with_context(tz=tz)
+        today = fields.Date.context_today(Contract, utc_now)
+        self.assertNotEqual(today, utc_now.date(), "the zone is chosen so that its date is not UTC's")
+        kinds = {}
+        for name, start in (("today", today), ("tomorrow", today + datetime.timedelta(days=1))):
+            customer = self.env["res.partner"].create(
+                {"name": f"Customer from {name}", "email": f"{name}@dates.example"}
+            )
+            Contract.create(
+                {
+                    "name": f"SC-DAY-{name}",
+                    "partner_id": customer.id,
+                    "service_level_id": self.level_standard.id,
+                    "date_start": start,
+                }
+            )
+            lead = self.env["crm.lead"].with_context(tz=tz).create(self._inquiry_vals(email_from=customer.email))
+            self.assertEqual(lead.partner_id, customer)
+            kinds[name] = lead.customer_kind
+        self.assertEqual(kinds, {"today": "existing", "tomorrow": "new"})
 
     def test_contract_reference_is_not_a_pattern(self):
         """What a customer types is a reference, not a search pattern."""
