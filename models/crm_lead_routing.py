@@ -16,6 +16,8 @@ _logger = logging.getLogger(__name__)
 # failed routings of one inquiry before it goes to review; the backstop
 # waits 2, 4, 8, 16 minutes between them
 MAX_ROUTING_ATTEMPTS = 5
+# inquiries routed in one call from which the call folds the rotation ledger before it ends
+FOLD_AFTER_BATCH = 10
 
 
 class CrmLead(models.Model):
@@ -198,6 +200,9 @@ class CrmLead(models.Model):
             except Exception as error:
                 _logger.exception("Routing of inquiry %s failed; the backstop will retry it.", lead.id)
                 lead._service_routing_failed(error)
+        if len(self) >= FOLD_AFTER_BATCH:
+            # a batch appends to the rotation ledger faster than its scheduled fold runs
+            self.env["service.rotation.entry"]._fold_after_batch()
 
     def _service_routing_failed(self, error):
         """Count a failed routing: retry later with backoff, or hold for review after a few."""
@@ -355,12 +360,14 @@ class CrmLead(models.Model):
                    last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
                    last.id,
-                   (SELECT sum(e.change) FROM service_rotation_entry e
-                     WHERE e.technician_id = p.id AND e.company_id = %(company)s),
+                   rotation.credit,
                    EXISTS(SELECT 1 FROM service_offer d
                            WHERE d.lead_id = %(lead)s AND d.technician_id = p.id
-                             AND d.state IN ('declined', 'expired'))
+                             AND d.state IN ('declined', 'expired')),
+                   rotation.entries
               FROM res_partner p
+              -- rotation credit: the sum of each technician's ledger entries (see service.rotation.entry)
+              LEFT JOIN service_rotation_credit(%(ids)s, %(company)s) rotation ON rotation.technician_id = p.id
               LEFT JOIN LATERAL (
                     -- rotation: the technician's last offer in this company
                     SELECT o.id, o.offered_at FROM service_offer o
@@ -389,6 +396,7 @@ class CrmLead(models.Model):
             },
         )
         rows = self.env.cr.fetchall()
+        self.env["service.rotation.entry"]._fold_if_long(max((row[19] or 0 for row in rows), default=0))
         candidates = [
             engine.Candidate(
                 id=row[0],
@@ -438,8 +446,12 @@ class CrmLead(models.Model):
             decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
         )
         if trigger == "create":
-            # the chatter tracks no change of a record created in the same transaction: say it
-            self.sudo()._message_log(body=log.reason)
+            # why it went where it went: the body of the message that tracks the routing state
+            # and the technician, or a note of its own where tracking is off
+            if self.env.context.get("tracking_disable") or self.env.context.get("mail_notrack"):
+                self.sudo()._message_log(body=log.reason)
+            else:
+                self._track_set_log_message(log.reason)
         if decision.technician_id:
             self._service_offer(
                 decision.technician_id, log, claimed=chosen_by != "dispatcher", override_note=override_note

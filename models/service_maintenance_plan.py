@@ -99,7 +99,8 @@ class ServiceMaintenancePlan(models.Model):
     lead_id = fields.Many2one(
         "crm.lead", "Last Inquiry", index="btree_not_null", readonly=True, copy=False, ondelete="set null"
     )
-    lead_routing_state = fields.Selection(related="lead_id.routing_state", string="Inquiry Status")
+    # the inquiry's chatter tracks its status; the plan's would only repeat it, at each opening
+    lead_routing_state = fields.Selection(related="lead_id.routing_state", string="Inquiry Status", tracking=False)
     last_visit_date = fields.Date(readonly=True, copy=False)
     state = fields.Selection(PLAN_STATES, "Plan Status", compute="_compute_state", search="_search_state")
     open_error = fields.Char("Last Error", readonly=True, copy=False)

@@ -1,10 +1,20 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import time
 
 from odoo import api, fields, models
 
+from .service_constants import CONCURRENCY_ERRORS
+
 _logger = logging.getLogger(__name__)
+
+# a routing sums each candidate's entries: once one has more than this many, a fold is due
+FOLD_AT = 64
+# a process wakes the fold at most this often (seconds), however many routings find it due
+FOLD_WAKE_INTERVAL = 30
+# {database name: monotonic time of this process's last wake-up of the fold}
+_fold_woken = {}
 
 
 class ServiceRotationEntry(models.Model):
@@ -31,6 +41,23 @@ class ServiceRotationEntry(models.Model):
             """CREATE INDEX IF NOT EXISTS service_rotation_entry_technician_idx
                    ON service_rotation_entry (technician_id, company_id) INCLUDE (change)"""
         )
+        # Each routing reads the credits of its candidates. The fold deletes the entries it sums,
+        # and until the table is vacuumed their index entries stay: a bitmap scan visits each of
+        # them again at every routing, a plain index scan marks them dead once and skips them
+        # from then on. The function's own settings hold while it runs only.
+        self.env.cr.execute(
+            """CREATE OR REPLACE FUNCTION service_rotation_credit(technician_ids int[], company int)
+               RETURNS TABLE (technician_id int, credit float, entries bigint)
+               LANGUAGE sql STABLE
+               SET enable_bitmapscan = off
+               SET enable_seqscan = off
+               AS $$
+                   SELECT e.technician_id, sum(e.change), count(*)
+                     FROM service_rotation_entry e
+                    WHERE e.technician_id = ANY(technician_ids) AND e.company_id = company
+                    GROUP BY e.technician_id
+               $$"""
+        )
 
     @api.model
     def _append(self, company_id, changes):
@@ -45,8 +72,40 @@ class ServiceRotationEntry(models.Model):
         )
 
     @api.model
-    def _cron_fold(self):
-        return self._fold()
+    def _cron_fold(self, batch_size=200000):
+        moved = self._fold(batch_size)
+        self.env["ir.cron"]._notify_progress(done=moved, remaining=int(moved == batch_size))
+        return moved
+
+    @api.model
+    def _fold_if_long(self, entries):
+        """A routing summed a credit from ``entries`` rows: past FOLD_AT, wake the scheduled fold.
+
+        Woken once in FOLD_WAKE_INTERVAL seconds per process at most, so that
+        intake never waits for it nor does its work.
+        """
+        if entries <= FOLD_AT:
+            return False
+        dbname = self.env.cr.dbname
+        if time.monotonic() - _fold_woken.get(dbname, -FOLD_WAKE_INTERVAL) < FOLD_WAKE_INTERVAL:
+            return False
+        _fold_woken[dbname] = time.monotonic()
+        self.env.ref("crm_service_routing.ir_cron_fold_rotation").sudo()._trigger()
+        return True
+
+    @api.model
+    def _fold_after_batch(self):
+        """Fold in the caller's transaction, after a batch of routings and before it commits.
+
+        A batch appends to the ledger faster than the scheduled fold runs, and
+        its own appends are what its next batch sums. A fold that another
+        transaction holds or conflicts with is left to the next one.
+        """
+        try:
+            with self.env.cr.savepoint():
+                return self._fold()
+        except CONCURRENCY_ERRORS:
+            return 0
 
     @api.model
     def _fold(self, batch_size=200000):
@@ -75,6 +134,4 @@ class ServiceRotationEntry(models.Model):
         )
         moved, folded = cr.fetchone()
         _logger.info("Rotation credit: %d entries folded into %d", moved, folded)
-        remaining = int(moved == batch_size)
-        self.env["ir.cron"]._notify_progress(done=moved, remaining=remaining)
         return moved

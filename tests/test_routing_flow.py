@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from odoo.addons.crm_service_routing.engine import routing
+from odoo.addons.crm_service_routing.models import service_rotation_entry
 
 from .common import ServiceRoutingCase
 
@@ -54,6 +55,43 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertEqual(set(technicians), {self.tech_anna, self.tech_bernd, self.tech_carla})
         for start in range(3):
             self.assertEqual(technicians[start::3], [technicians[start]] * 3)
+
+    def test_a_batch_folds_the_rotation_ledger(self):
+        """Inquiries routed in one call take turns as single ones do, and leave each credit in one entry."""
+        techs = self.tech_anna | self.tech_bernd | self.tech_carla
+        leads = self.env["crm.lead"].create([self._inquiry_vals(zip="81675") for _i in range(12)])
+        self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
+        for tech in techs:
+            self.assertEqual(len(leads.filtered(lambda lead, tech=tech: lead.technician_id == tech)), 4)
+        self.env.cr.execute(
+            """SELECT technician_id, count(*), sum(change) FROM service_rotation_entry
+                WHERE technician_id = ANY(%s) AND company_id = %s GROUP BY technician_id""",
+            (techs.ids, self.env.company.id),
+        )
+        ledger = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        self.assertEqual(set(ledger), set(techs.ids))
+        for tech in techs:
+            entries, credit = ledger[tech.id]
+            self.assertEqual(entries, 1, "folded at the end of the batch")
+            # owed a third of each of the 12 offers, got 4 of them
+            self.assertAlmostEqual(credit, 0.0)
+
+    def test_a_long_ledger_wakes_the_fold(self):
+        Entry = self.env["service.rotation.entry"]
+        for _i in range(service_rotation_entry.FOLD_AT + 1):
+            Entry._append(self.env.company.id, {self.tech_anna.id: 0.01})
+        cron = self.env.ref("crm_service_routing.ir_cron_fold_rotation")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.patch(service_rotation_entry, "_fold_woken", {})
+        lead = self._create_inquiry(zip="81675")
+        self.assertEqual(lead.routing_state, "offered")
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers)
+        # the credit read is the sum of the entries: Anna's is largest, rotation serves her first
+        self.assertEqual(lead.technician_id, self.tech_anna)
+        # woken once, not at every routing
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self._create_inquiry(zip="81675")
+        self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers)
 
     def test_filters_drop_with_the_rule(self):
         self.tech_carla.service_paused = True

@@ -11,6 +11,7 @@ source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-${ADDON}_bench}
 check_odoo
 check_postgres
+note_autovacuum
 prepare_addons copy
 CONF="$WORK/bench.conf"
 write_config "$CONF" "$DB"

@@ -6,6 +6,7 @@ source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-${ADDON}_bench_escalation}
 check_odoo
 check_postgres
+note_autovacuum
 prepare_addons copy
 CONF="$WORK/bench-escalation.conf"
 write_config "$CONF" "$DB"

@@ -6,6 +6,7 @@ source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-${ADDON}_bench_maintenance}
 check_odoo
 check_postgres
+note_autovacuum
 prepare_addons copy
 CONF="$WORK/bench-maintenance.conf"
 write_config "$CONF" "$DB"

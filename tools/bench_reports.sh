@@ -7,6 +7,7 @@ source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-${ADDON}_bench_reports}
 check_odoo
 check_postgres
+note_autovacuum
 prepare_addons copy
 CONF="$WORK/bench-reports.conf"
 write_config "$CONF" "$DB"

@@ -25,9 +25,8 @@ import random
 import statistics
 import time
 from collections import Counter, defaultdict
-from contextlib import closing
 
-import psycopg2
+from bench_db import vacuum_analyze
 from psycopg2.extras import execute_values
 
 import odoo
@@ -170,12 +169,7 @@ class Bench:
         )
 
     def vacuum(self, *tables):
-        """VACUUM ANALYZE ``tables`` (outside a transaction, on a connection of its own)."""
-        _name, info = sql_db.connection_info_for(self.cr.dbname)
-        with closing(psycopg2.connect(**info)) as cnx:
-            cnx.autocommit = True
-            with cnx.cursor() as cr:
-                cr.execute(f"VACUUM ANALYZE {', '.join(tables)}")
+        vacuum_analyze(self.cr.dbname, *tables)
 
     def build_inquiries(self, count):
         start = time.perf_counter()
@@ -446,6 +440,7 @@ class Bench:
             queries.append(sql_db.sql_counter - q0)
             if index % 500 == 499:
                 self.cr.commit()
+                self.run_woken_fold()
                 self.env.invalidate_all()
         self.cr.commit()
         total = time.perf_counter() - start
@@ -478,6 +473,17 @@ class Bench:
             f"{result['throughput']:.0f} inquiries/s"
         )
         return result
+
+    def run_woken_fold(self):
+        """Fold the rotation ledger if a routing woke its scheduled action, as a cron worker would."""
+        cron = self.env.ref("crm_service_routing.ir_cron_fold_rotation", raise_if_not_found=False)
+        if not cron:
+            return
+        self.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s LIMIT 1", (cron.id,))
+        if self.cr.fetchone():
+            self.env["service.rotation.entry"]._cron_fold()
+            self.cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id = %s", (cron.id,))
+            self.cr.commit()
 
     def route_rounds(self, leads, label, rounds):
         """Routes ``leads`` ``rounds`` times (unrouted again after each); the round with the best p95.

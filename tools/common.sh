@@ -24,6 +24,16 @@ PY
     python3 -c "import phonenumbers" 2>/dev/null || die "missing Python libraries: pip install -r $REPO/requirements.txt"
 }
 
+# a benchmark's figures assume PostgreSQL's default, autovacuum on: without it no table is
+# analyzed while the benchmark runs, and the plans rest on the statistics of empty tables
+note_autovacuum() {
+    if [ "$(psql -d postgres -tAc 'SHOW autovacuum' 2>/dev/null)" = "off" ]; then
+        echo "Note: autovacuum is off on this PostgreSQL server (its default is on); the figures are those of"
+        echo "a server that never analyzes the tables the benchmark fills. To measure as a normal server runs:"
+        echo "    psql -d postgres -c 'ALTER SYSTEM SET autovacuum = on' -c 'SELECT pg_reload_conf()'"
+    fi
+}
+
 check_postgres() {
     if ! pg_isready -q 2>/dev/null; then
         if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then

@@ -11,6 +11,7 @@ source "$(dirname "$0")/common.sh"
 DB=${LOAD_DB:-${ADDON}_load}
 check_odoo
 check_postgres
+note_autovacuum
 prepare_addons copy
 CONF="$WORK/load.conf"
 write_config "$CONF" "$DB"
