@@ -100,7 +100,10 @@ class ServiceInquiryOfferStat(models.Model):
         self.env.cr.execute(
             SQL(f"""
             CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_refresh(lead_ids integer[]) RETURNS void
-            LANGUAGE sql AS $$
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                -- PL/pgSQL keeps this statement's plan for the connection: every offer and visit
+                -- written runs it, a SQL function would plan it anew each time
                 INSERT INTO service_inquiry_offer_stat AS stat (lead_id, {columns})
                 SELECT lead.id, {", ".join(f"o.{f}" for f in STAT_FIELDS[:16])},
                        {", ".join(f"v.{f}" for f in STAT_FIELDS[16:])}
@@ -109,7 +112,8 @@ class ServiceInquiryOfferStat(models.Model):
                  CROSS JOIN LATERAL (SELECT {STAT_VISIT_COLUMNS} FROM service_visit v WHERE v.lead_id = lead.id) v
                  WHERE lead.id = ANY(lead_ids)
                  ORDER BY lead.id
-                    ON CONFLICT (lead_id) DO UPDATE SET {updates}
+                    ON CONFLICT (lead_id) DO UPDATE SET {updates};
+            END
             $$;
             CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_trigger() RETURNS trigger
             LANGUAGE plpgsql AS $$

@@ -90,9 +90,7 @@ class ServiceTechnicianScorecard(models.Model):
             COUNT(*) FILTER (WHERE {answered} OR {deadline} <= LEAST(COALESCE(o.responded_at, n.now), n.now))
                 AS sla_due_count,
             COUNT(*) FILTER (WHERE o.escalation_step > 0) AS escalation_count,
-            COALESCE(SUM(o.response_hours) FILTER (WHERE {answered}), 0) AS response_hours_sum,
-            PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY o.response_hours) FILTER (WHERE {OFFER_ACCEPTED_SQL})
-                AS median_hours_to_accept"""
+            COALESCE(SUM(o.response_hours) FILTER (WHERE {answered}), 0) AS response_hours_sum"""
 
     def _from(self):
         return """
@@ -131,6 +129,17 @@ class ServiceTechnicianScorecard(models.Model):
                AND o.offered_at >= (now() AT TIME ZONE 'UTC') - INTERVAL '{SCORECARD_DAYS} days'
              GROUP BY o.technician_id, o.company_id"""
 
+    def _median_query(self):
+        """The median hours to accept per technician and company, on their own: a median sorts the
+        rows of each group, which the counts beside it need not (they are summed in parallel)."""
+        return f"""
+            SELECT o.technician_id, o.company_id,
+                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY o.response_hours) AS median_hours_to_accept
+              FROM service_offer o
+             WHERE {self._where()}
+               AND {OFFER_ACCEPTED_SQL}
+             GROUP BY o.technician_id, o.company_id"""
+
     def _query(self):
         with_ = self._with()
         return f"""
@@ -140,6 +149,7 @@ class ServiceTechnicianScorecard(models.Model):
                    company.currency_id AS currency_id,
                    COALESCE(conv.converted_count, 0) AS converted_count,
                    COALESCE(conv.order_amount, 0) AS order_amount,
+                   median.median_hours_to_accept AS median_hours_to_accept,
                    100.0 * card.within_sla_count / NULLIF(card.sla_due_count, 0) AS within_sla_rate,
                    100.0 * card.accepted_count / NULLIF(card.answered_count, 0) AS acceptance_rate,
                    100.0 * COALESCE(conv.converted_count, 0) / NULLIF(card.accepted_count, 0) AS conversion_rate,
@@ -153,6 +163,9 @@ class ServiceTechnicianScorecard(models.Model):
               LEFT JOIN res_company company ON company.id = card.company_id
               LEFT JOIN ({self._conversion_query()}) conv
                      ON conv.technician_id = card.technician_id AND conv.company_id IS NOT DISTINCT FROM card.company_id
+              LEFT JOIN ({self._median_query()}) median
+                     ON median.technician_id = card.technician_id
+                    AND median.company_id IS NOT DISTINCT FROM card.company_id
         """
 
     @property

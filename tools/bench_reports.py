@@ -312,6 +312,23 @@ def main():
             ),
         )
         log(f"    {len(cards):,} rows")
+        page = bench.timed(
+            "scorecard as its list view opens it (first 80 rows in its order, and the count)",
+            lambda env: env["service.technician.scorecard"].web_search_read(
+                [],
+                {
+                    "technician_id": {"fields": {"display_name": {}}},
+                    "within_sla_rate": {},
+                    "acceptance_rate": {},
+                    "conversion_rate": {},
+                    "average_order": {},
+                    "median_hours_to_accept": {},
+                },
+                limit=80,
+                count_limit=10001,
+            ),
+        )
+        log(f"    {len(page['records']):,} rows of {page['length']:,}")
         for groupby in (["technician_id", "equipment_type_id"], ["technician_id", "equipment_line_id"]):
             groups = bench.timed(
                 f"inquiry analysis by {' x '.join(groupby)}, {len(MEASURES)} measures (_read_group)",
