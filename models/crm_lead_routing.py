@@ -353,10 +353,10 @@ class CrmLead(models.Model):
                           WHERE r.partner_id = p.id),
                    p.service_paused, p.service_away_until, p.service_capacity,
                    NULLIF(p.service_latitude, 0), NULLIF(p.service_longitude, 0),
-                   (SELECT count(*) FROM crm_lead l
-                     WHERE l.technician_id = p.id AND l.active AND l.id != %(lead)s
-                       AND l.company_id IS NOT DISTINCT FROM %(lead_company)s
-                       AND l.routing_state IN ('offered', 'accepted')),
+                   -- its open inquiries: each holds one capacity slot (service.technician.slot)
+                   (SELECT count(*) FROM service_technician_slot s
+                     WHERE s.technician_id = p.id AND COALESCE(s.company_id, 0) = COALESCE(%(lead_company)s, 0)
+                       AND s.lead_id != %(lead)s),
                    last.offered_at,
                    stats.answered, stats.accepted, stats.hours,
                    last.id,
