@@ -16,8 +16,9 @@ _logger = logging.getLogger(__name__)
 # failed routings of one inquiry before it goes to review; the backstop
 # waits 2, 4, 8, 16 minutes between them
 MAX_ROUTING_ATTEMPTS = 5
-# inquiries routed in one call from which the call folds the rotation ledger before it ends
-FOLD_AFTER_BATCH = 10
+# inquiries routed in one call from which their decisions are written together (a log INSERT,
+# an offer INSERT), and the rotation ledger is folded before the call ends
+BATCH_ROUTING = 10
 
 
 class CrmLead(models.Model):
@@ -180,29 +181,77 @@ class CrmLead(models.Model):
 
         Concurrency errors are not routing errors: they propagate so that the
         request is retried on fresh data (``retry_concurrency``), or, in the
-        backstop, leave the inquiry for its next run.
+        backstop, leave the inquiry for its next run. From BATCH_ROUTING
+        inquiries on, each is decided (and its technician's slot claimed) on
+        its own, and their decisions are written together.
         """
         # the savepoints below flush first: an error in the caller's pending
         # writes (e.g. a duplicate external reference) is the caller's, not a
         # routing error to swallow in an aborted transaction
         self.env.flush_all()
+        if len(self) < BATCH_ROUTING:
+            for lead in self:
+                lead._service_attempt(lambda lead=lead: lead._service_route(trigger), retry_concurrency)
+            return
+        decided = []
         for lead in self:
-            try:
-                with self.env.cr.savepoint():
-                    lead._service_route(trigger)
-            except CONCURRENCY_ERRORS:
-                if retry_concurrency:
-                    raise
-                _logger.info("Routing of inquiry %s met a concurrent routing; left for the next run.", lead.id)
-            except (UserError, ValidationError) as error:
-                _logger.info("Routing of inquiry %s failed: %s", lead.id, error)
-                lead._service_routing_failed(error)
-            except Exception as error:
-                _logger.exception("Routing of inquiry %s failed; the backstop will retry it.", lead.id)
-                lead._service_routing_failed(error)
-        if len(self) >= FOLD_AFTER_BATCH:
-            # a batch appends to the rotation ledger faster than its scheduled fold runs
-            self.env["service.rotation.entry"]._fold_after_batch()
+            done, result = lead._service_attempt(lead._service_decide, retry_concurrency)
+            if done:
+                decided.append((lead, *result))
+        if decided:
+            self._service_apply_decisions(decided, trigger, retry_concurrency)
+        # a batch appends to the rotation ledger faster than its scheduled fold runs
+        self.env["service.rotation.entry"]._fold_after_batch()
+
+    def _service_attempt(self, step, retry_concurrency):
+        """(True, ``step()``) run in a savepoint, or (False, None) after a routing error counted on the inquiry."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                return True, step()
+        except CONCURRENCY_ERRORS:
+            if retry_concurrency:
+                raise
+            _logger.info("Routing of inquiry %s met a concurrent routing; left for the next run.", self.id)
+        except (UserError, ValidationError) as error:
+            _logger.info("Routing of inquiry %s failed: %s", self.id, error)
+            self._service_routing_failed(error)
+        except Exception as error:
+            _logger.exception("Routing of inquiry %s failed; the backstop will retry it.", self.id)
+            self._service_routing_failed(error)
+        return False, None
+
+    def _service_apply_decisions(self, decided, trigger, retry_concurrency):
+        """Write the decisions of a batch ([(lead, decision, inquiry, candidates, busy)]) together; if that
+        fails, one by one, an inquiry whose decision cannot be written giving back its claim."""
+        try:
+            with self.env.cr.savepoint():
+                self._service_write_decisions(decided, trigger)
+            return
+        except CONCURRENCY_ERRORS:
+            if retry_concurrency:
+                raise
+        except Exception:
+            _logger.info("Routing decisions of %s written one by one after an error.", self.ids, exc_info=True)
+        self.env.invalidate_all(flush=False)
+        for lead, decision, inquiry, candidates, busy in decided:
+            done, _log = lead._service_attempt(
+                lambda lead=lead, decision=decision, inquiry=inquiry, candidates=candidates, busy=busy: (
+                    lead._service_apply_decision(decision, trigger, inquiry, candidates, busy=busy, rotation_paid=True)
+                ),
+                retry_concurrency,
+            )
+            if not done:
+                lead._service_release_claim(decision)
+
+    def _service_release_claim(self, decision):
+        """Give back what claiming ``decision`` took: the technician's slot, and its rotation credits."""
+        self.ensure_one()
+        if decision.technician_id:
+            self.env.cr.execute("DELETE FROM service_technician_slot WHERE lead_id = %s", (self.id,))
+            self._service_pay_rotation(
+                {tech_id: -change for tech_id, change in engine.rotation_credits(decision).items()}
+            )
 
     def _service_routing_failed(self, error):
         """Count a failed routing: retry later with backoff, or hold for review after a few."""
@@ -228,12 +277,18 @@ class CrmLead(models.Model):
         """
         decisions = {}
         for lead in self:
-            inquiry, candidates = lead._service_gather_facts(exclude=exclude)
-            decision = engine.decide(inquiry, candidates, lead._service_strategy(), fields.Date.context_today(lead))
-            decision, busy = lead._service_claim(decision, candidates)
+            decision, inquiry, candidates, busy = lead._service_decide(exclude=exclude)
             lead._service_apply_decision(decision, trigger, inquiry, candidates, busy=busy, rotation_paid=True)
             decisions[lead.id] = decision
         return decisions
+
+    def _service_decide(self, exclude=()):
+        """(decision, inquiry, candidates, busy ids): the facts, the engine's decision and its claim."""
+        self.ensure_one()
+        inquiry, candidates = self._service_gather_facts(exclude=exclude)
+        decision = engine.decide(inquiry, candidates, self._service_strategy(), fields.Date.context_today(self))
+        decision, busy = self._service_claim(decision, candidates)
+        return decision, inquiry, candidates, busy
 
     def _service_claim(self, decision, candidates):
         """(decision, busy ids): a capacity slot of the chosen technician, or of the next ranked one.
@@ -445,13 +500,7 @@ class CrmLead(models.Model):
         log = self._service_log(
             decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
         )
-        if trigger == "create":
-            # why it went where it went: the body of the message that tracks the routing state
-            # and the technician, or a note of its own where tracking is off
-            if self.env.context.get("tracking_disable") or self.env.context.get("mail_notrack"):
-                self.sudo()._message_log(body=log.reason)
-            else:
-                self._track_set_log_message(log.reason)
+        self._service_note_routing(trigger, log)
         if decision.technician_id:
             self._service_offer(
                 decision.technician_id, log, claimed=chosen_by != "dispatcher", override_note=override_note
@@ -462,6 +511,48 @@ class CrmLead(models.Model):
             self._service_transition("review", review_reason=decision.review_reason)
         return log
 
+    def _service_write_decisions(self, decided, trigger):
+        """Write claimed decisions ([(lead, decision, inquiry, candidates, busy)]): their logs in one
+        INSERT, their offers in another, then each inquiry's transition."""
+        Log = self.env["service.routing.log"].sudo().with_context(service_routing_write=ROUTING_WRITE)
+        logs = Log.create(
+            [
+                lead._service_log_values(decision, trigger, inquiry, candidates, busy=busy)
+                for lead, decision, inquiry, candidates, busy in decided
+            ]
+        )
+        now = fields.Datetime.now()
+        offered = [(row[0], row[1], log) for row, log in zip(decided, logs, strict=True) if row[1].technician_id]
+        self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
+            [lead._service_offer_values(decision.technician_id, log, now) for lead, decision, log in offered]
+        )
+        for (lead, decision, *_facts), log in zip(decided, logs, strict=True):
+            lead._service_note_routing(trigger, log)
+            if decision.technician_id:
+                lead._service_transition("offer", technician_id=decision.technician_id, offered_at=now)
+            else:
+                lead._service_transition("review", review_reason=decision.review_reason)
+
+    def _service_note_routing(self, trigger, log):
+        """Why a new inquiry went where it went: the body of the message that tracks its routing state
+        and technician, or a note of its own where tracking is off."""
+        if trigger != "create":
+            return
+        if self.env.context.get("tracking_disable") or self.env.context.get("mail_notrack"):
+            self.sudo()._message_log(body=log.reason)
+        else:
+            self._track_set_log_message(log.reason)
+
+    def _service_offer_values(self, technician_id, log, now, override_note=False):
+        return {
+            "lead_id": self.id,
+            "company_id": (self.company_id or self.env.company).id,
+            "technician_id": technician_id,
+            "offered_at": now,
+            "routing_log_id": log.id,
+            "override_note": override_note,
+        }
+
     def _service_offer(self, technician_id, log, claimed=False, override_note=False):
         """Offer the inquiry to ``technician_id``; ``claimed`` when _service_claim took its slot already.
 
@@ -470,21 +561,13 @@ class CrmLead(models.Model):
         """
         # an offer withdrawn just before is closed in the database before the new one opens
         self.env.flush_all()
-        company_id = (self.company_id or self.env.company).id
         if not claimed:
             self.env["service.technician.slot"]._claim(
                 technician_id, self.id, company_id=self.company_id.id, lock="wait"
             )
         now = fields.Datetime.now()
         self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
-            {
-                "lead_id": self.id,
-                "company_id": company_id,
-                "technician_id": technician_id,
-                "offered_at": now,
-                "routing_log_id": log.id,
-                "override_note": override_note,
-            }
+            self._service_offer_values(technician_id, log, now, override_note=override_note)
         )
         self._service_transition("offer", technician_id=technician_id, offered_at=now)
 
@@ -518,6 +601,18 @@ class CrmLead(models.Model):
         }
 
     def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None):
+        return (
+            self.env["service.routing.log"]
+            .sudo()
+            .with_context(service_routing_write=ROUTING_WRITE)
+            .create(
+                self._service_log_values(
+                    decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
+                )
+            )
+        )
+
+    def _service_log_values(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None):
         names = {c.id: c.name for c in candidates}
         by = (chosen_by or decision.chosen_by) if decision.technician_id else None
         Log = self.env["service.routing.log"]
@@ -525,28 +620,22 @@ class CrmLead(models.Model):
         decision_json = decision.to_json()
         if busy:
             decision_json["busy"] = list(busy)
-        return (
-            Log.sudo()
-            .with_context(service_routing_write=ROUTING_WRITE)
-            .create(
-                {
-                    "lead_id": self.id,
-                    "company_id": (self.company_id or self.env.company).id,
-                    "trigger": trigger,
-                    "outcome": "offered" if decision.technician_id else "review",
-                    "technician_id": decision.technician_id,
-                    "strategy": decision.strategy,
-                    "chosen_by": by,
-                    "review_reason": decision.review_reason,
-                    "reason_data": reason_data,
-                    "candidate_count": len(decision.ranking),
-                    "dropped_count": len(decision.dropped),
-                    "decision": decision_json,
-                    "facts": engine.facts_to_json(inquiry, candidates),
-                    "override_rules": ",".join(override["rules"]) if override else False,
-                }
-            )
-        )
+        return {
+            "lead_id": self.id,
+            "company_id": (self.company_id or self.env.company).id,
+            "trigger": trigger,
+            "outcome": "offered" if decision.technician_id else "review",
+            "technician_id": decision.technician_id,
+            "strategy": decision.strategy,
+            "chosen_by": by,
+            "review_reason": decision.review_reason,
+            "reason_data": reason_data,
+            "candidate_count": len(decision.ranking),
+            "dropped_count": len(decision.dropped),
+            "decision": decision_json,
+            "facts": engine.facts_to_json(inquiry, candidates),
+            "override_rules": ",".join(override["rules"]) if override else False,
+        }
 
     @api.model
     def _cron_route_pending(self, batch_size=200):

@@ -2,9 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """An inquiry's way from creation to acceptance, on a real database."""
 
+from unittest.mock import patch
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.crm_service_routing.engine import routing
 from odoo.addons.crm_service_routing.models import service_rotation_entry
@@ -75,6 +78,47 @@ class TestRoutingFlow(ServiceRoutingCase):
             self.assertEqual(entries, 1, "folded at the end of the batch")
             # owed a third of each of the 12 offers, got 4 of them
             self.assertAlmostEqual(credit, 0.0)
+
+    def test_a_batch_decision_that_cannot_be_written_gives_back_its_claim(self):
+        """A batch whose decisions fail to be written together writes them one by one; the inquiry whose
+        own one fails stays new with its error, its technician's slot and rotation credit given back."""
+        CrmLead = type(self.env["crm.lead"])
+        transition = CrmLead._service_transition
+        vals_list = [self._inquiry_vals(zip="81675", name=f"Batch {index}") for index in range(10)]
+        vals_list[3]["name"] = "Unwritable"
+
+        def failing_transition(records, event, *args, **kwargs):
+            if event == "offer" and "Unwritable" in records.mapped("name"):
+                raise ValidationError("The offer of this inquiry cannot be written.")
+            return transition(records, event, *args, **kwargs)
+
+        with (
+            patch.object(CrmLead, "_service_transition", failing_transition),
+            mute_logger("odoo.addons.crm_service_routing.models.crm_lead_routing"),
+        ):
+            leads = self.env["crm.lead"].create(vals_list)
+        failed = leads.filtered(lambda lead: lead.name == "Unwritable")
+        routed = leads - failed
+        self.assertEqual(set(routed.mapped("routing_state")), {"offered"})
+        self.assertEqual(len(routed.offer_ids), 9)
+        self.assertEqual(len(routed.routing_log_ids), 9)
+        self.assertRecordValues(failed, [{"routing_state": "new", "routing_attempts": 1, "technician_id": False}])
+        self.assertIn("cannot be written", failed.routing_error)
+        self.assertFalse(failed.offer_ids)
+        self.env.cr.execute("SELECT lead_id FROM service_technician_slot WHERE lead_id = ANY(%s)", (leads.ids,))
+        self.assertEqual({row[0] for row in self.env.cr.fetchall()}, set(routed.ids))
+        # every decision owes its eligible ones as much as it pays its chosen one: given back, the sum stays 0
+        self.env.cr.execute(
+            "SELECT COALESCE(sum(change), 0) FROM service_rotation_entry WHERE company_id = %s",
+            (self.env.company.id,),
+        )
+        self.assertAlmostEqual(self.env.cr.fetchone()[0], 0.0)
+        techs = self.tech_anna | self.tech_bernd | self.tech_carla
+        # and the 9 offers still took turns
+        self.assertEqual(
+            sorted(len(routed.filtered(lambda lead, tech=tech: lead.technician_id == tech)) for tech in techs),
+            [3, 3, 3],
+        )
 
     def test_a_long_ledger_wakes_the_fold(self):
         Entry = self.env["service.rotation.entry"]
