@@ -6,6 +6,7 @@ import os
 import threading
 from contextlib import contextmanager
 
+import odoo.http
 from odoo import SUPERUSER_ID, api, fields
 from odoo.modules.module import get_module_path
 from odoo.modules.registry import Registry
@@ -61,6 +62,13 @@ class ServiceRoutingCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # The first HTTP requests of a browser test read every module's manifest
+        # (ast.literal_eval) from several server threads at once; CPython 3.11
+        # builds without the fix of gh-106905 share the AST constructor's depth
+        # counter between threads and fail one of them with "SystemError: AST
+        # constructor recursion depth mismatch". Read here, in one thread, they
+        # are cached for the rest of the run.
+        odoo.http.root.statics  # noqa: B018
         cls.env = cls.env(
             context=dict(cls.env.context, tracking_disable=True, mail_notrack=True, mail_create_nolog=True)
         )
