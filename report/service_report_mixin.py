@@ -36,9 +36,23 @@ class ServiceReportMixin(models.AbstractModel):
         return super()._read_group(*args, **kwargs)
 
     @api.model
-    def search_fetch(self, *args, **kwargs):
+    def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):
         self._service_plain_plan()
-        return super().search_fetch(*args, **kwargs)
+        return super().search_fetch(domain, self._service_columns(field_names), offset, limit, order)
+
+    def _service_columns(self, field_names):
+        """``field_names`` and every other column the reader may read. A report's rows are aggregated by the
+        query that reads them, and another read of the same rows aggregates them all again: the access check
+        of the company rule that follows a search reads ``company_id``, which would cost a second query as
+        long as the first (0.56 s for the scorecard's 5,000 technicians). A search for ids alone reads none."""
+        field_names = list(field_names)
+        if not field_names:
+            return field_names  # a search for ids
+        return field_names + [
+            name
+            for name, field in self._fields.items()
+            if field.store and field.prefetch is True and name not in field_names and field.is_accessible(self.env)
+        ]
 
     def _read_group_select(self, aggregate_spec, query):
         if aggregate_spec != "__count":

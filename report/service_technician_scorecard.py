@@ -115,7 +115,7 @@ class ServiceTechnicianScorecard(models.Model):
         order, or won) and their amount (the follow-on orders, or for a won one without any its expected
         revenue), per technician and company."""
         return f"""
-            SELECT o.technician_id, o.company_id,
+            SELECT o.technician_id, COALESCE(o.company_id, 0) AS company_key,
                    COUNT(*) AS converted_count,
                    SUM(CASE WHEN COALESCE(stat.followon_amount, 0) > 0 THEN stat.followon_amount
                             WHEN stage.is_won AND lead.active THEN COALESCE(lead.expected_revenue, 0)
@@ -127,20 +127,23 @@ class ServiceTechnicianScorecard(models.Model):
              WHERE {OFFER_ACCEPTED_SQL}
                AND (COALESCE(stat.followon_order, FALSE) OR (stage.is_won AND lead.active))
                AND o.offered_at >= (now() AT TIME ZONE 'UTC') - INTERVAL '{SCORECARD_DAYS} days'
-             GROUP BY o.technician_id, o.company_id"""
+             GROUP BY o.technician_id, COALESCE(o.company_id, 0)"""
 
     def _median_query(self):
         """The median hours to accept per technician and company, on their own: a median sorts the
         rows of each group, which the counts beside it need not (they are summed in parallel)."""
         return f"""
-            SELECT o.technician_id, o.company_id,
+            SELECT o.technician_id, COALESCE(o.company_id, 0) AS company_key,
                    PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY o.response_hours) AS median_hours_to_accept
               FROM service_offer o
              WHERE {self._where()}
                AND {OFFER_ACCEPTED_SQL}
-             GROUP BY o.technician_id, o.company_id"""
+             GROUP BY o.technician_id, COALESCE(o.company_id, 0)"""
 
     def _query(self):
+        """The counts, and beside them (each on its own, on equality with their grouped keys, so that
+        PostgreSQL leaves them out of a query that does not read them, such as the list view's count)
+        the conversions and the median."""
         with_ = self._with()
         return f"""
             {f"WITH {with_}" if with_ else ""}
@@ -162,10 +165,9 @@ class ServiceTechnicianScorecard(models.Model):
               JOIN res_partner tech ON tech.id = card.technician_id
               LEFT JOIN res_company company ON company.id = card.company_id
               LEFT JOIN ({self._conversion_query()}) conv
-                     ON conv.technician_id = card.technician_id AND conv.company_id IS NOT DISTINCT FROM card.company_id
+                     ON conv.technician_id = card.technician_id AND conv.company_key = COALESCE(card.company_id, 0)
               LEFT JOIN ({self._median_query()}) median
-                     ON median.technician_id = card.technician_id
-                    AND median.company_id IS NOT DISTINCT FROM card.company_id
+                     ON median.technician_id = card.technician_id AND median.company_key = COALESCE(card.company_id, 0)
         """
 
     @property

@@ -1,10 +1,13 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -577,6 +580,37 @@ class TestReporting(ServiceRoutingCase):
         self.assertEqual(
             total[self.company.id], {"within_sla_rate": 83.3333, "acceptance_rate": 40, "escalation_count": 1}
         )
+
+    def test_scorecard_list_aggregates_once(self):
+        """The list view (a page of rows and the count) aggregates the offers once: the company rule's
+        check after the search reads its column from what the search fetched, not by aggregating the
+        same rows again. The count leaves out the conversions and the median, which it does not read."""
+        queries = []
+        execute = Cursor.execute
+
+        def capture(cr, query, params=None, log_exceptions=True):
+            if isinstance(query, SQL):  # as the ORM writes them; a plain string is a setting
+                queries.append((query, params))
+            return execute(cr, query, params, log_exceptions)
+
+        Scorecard = self.env["service.technician.scorecard"].with_user(self.user_dispatcher)
+        spec = {"technician_id": {"fields": {"display_name": {}}}, "acceptance_rate": {}, "median_hours_to_accept": {}}
+        self.env.invalidate_all()
+        with patch.object(Cursor, "execute", capture):
+            page = Scorecard.web_search_read([], spec, limit=2, count_limit=10001)
+        self.assertEqual(page["length"], 3)
+        self.assertEqual(
+            [row["technician_id"]["id"] for row in page["records"]], [self.tech_carla.id, self.tech_anna.id]
+        )
+        self.assertEqual([row["median_hours_to_accept"] for row in page["records"]], [0, 0])
+        aggregating = {query.code: query for query, _params in queries if "service_offer o" in query.code}
+        # the page and the count
+        self.assertEqual(len(aggregating), 2, [code[:160] for code in aggregating])
+        count = next(query for code, query in aggregating.items() if code.lstrip().upper().startswith("SELECT COUNT"))
+        self.env.cr.execute(SQL("EXPLAIN %s", count))
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn("service_offer", plan)
+        self.assertNotIn("crm_stage", plan)
 
     # ------------------------------------------------------------
     # access
