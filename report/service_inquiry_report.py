@@ -131,7 +131,7 @@ class ServiceInquiryReport(models.Model):
             l.id AS lead_id,
             l.company_id AS company_id,
             company.currency_id AS currency_id,
-            tech.id AS technician_id,
+            COALESCE(l.technician_id, o.accepted_technician_id, o.last_technician_id) AS technician_id,
             tech.commercial_partner_id AS technician_company_id,
             l.service_generated_by_id AS generated_by_id,
             l.country_id AS country_id,
@@ -151,8 +151,8 @@ class ServiceInquiryReport(models.Model):
             o.accepted_at AS accepted_at,
             LEAST(o.first_answer_at, o.first_visit_at) AS first_activity_at,
             due.closed_at AS closed_at,
-            1 + COALESCE(r.linked_count, 0) AS inquiry_count,
-            COALESCE(r.linked_count, 0) AS linked_count,
+            (1 + COALESCE(r.linked_count, 0))::int AS inquiry_count,
+            COALESCE(r.linked_count, 0)::int AS linked_count,
             COALESCE(o.offer_count, 0) AS offer_count,
             COALESCE(o.answered_count, 0) AS answered_count,
             COALESCE(o.accepted_count, 0) AS accepted_count,
@@ -169,16 +169,17 @@ class ServiceInquiryReport(models.Model):
             NOT l.active AND COALESCE(l.probability, 0) = 0 AS lost,
             facts.converted AS converted,
             facts.order_amount AS order_amount,
-            EXTRACT(EPOCH FROM o.first_offered_at - l.create_date) / 3600.0 AS hours_to_first_offer,
-            EXTRACT(EPOCH FROM o.accepted_at - l.create_date) / 3600.0 AS hours_to_accept,
-            EXTRACT(EPOCH FROM o.accepted_at - l.create_date) / 3600.0 AS hours_to_accept_median,
-            EXTRACT(EPOCH FROM LEAST(o.first_answer_at, o.first_visit_at) - l.create_date) / 3600.0
+            EXTRACT(EPOCH FROM o.first_offered_at - l.create_date)::float8 / 3600 AS hours_to_first_offer,
+            EXTRACT(EPOCH FROM o.accepted_at - l.create_date)::float8 / 3600 AS hours_to_accept,
+            EXTRACT(EPOCH FROM o.accepted_at - l.create_date)::float8 / 3600 AS hours_to_accept_median,
+            EXTRACT(EPOCH FROM LEAST(o.first_answer_at, o.first_visit_at) - l.create_date)::float8 / 3600
                 AS hours_to_first_activity,
             facts.within_sla AS within_sla_rate,
-            CASE WHEN o.answered_count > 0 THEN 100.0 * o.accepted_count / o.answered_count END AS acceptance_rate,
-            CASE WHEN facts.converted THEN 100.0 ELSE 0.0 END AS conversion_rate,
+            CASE WHEN o.answered_count > 0 THEN 100.0 * o.accepted_count / o.answered_count END::float8
+                AS acceptance_rate,
+            CASE WHEN facts.converted THEN 100.0 ELSE 0.0 END::float8 AS conversion_rate,
             CASE WHEN facts.converted THEN facts.order_amount END AS average_order,
-            CASE l.customer_kind WHEN 'existing' THEN 100.0 WHEN 'new' THEN 0.0 END AS existing_share"""
+            CASE l.customer_kind WHEN 'existing' THEN 100.0 WHEN 'new' THEN 0.0 END::float8 AS existing_share"""
 
     def _from(self):
         return f"""
@@ -202,7 +203,7 @@ class ServiceInquiryReport(models.Model):
                 SELECT CASE WHEN o.accepted_at IS NOT NULL
                                  THEN CASE WHEN o.accepted_at <= due.deadline THEN 100.0 ELSE 0.0 END
                             WHEN due.deadline <= COALESCE(due.closed_at, n.now) THEN 0.0
-                       END AS within_sla,
+                       END::float8 AS within_sla,
                        due.won,
                        COALESCE(o.followon_order, FALSE) OR due.won AS converted,
                        CASE WHEN COALESCE(o.followon_amount, 0) > 0 THEN o.followon_amount
