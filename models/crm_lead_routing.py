@@ -495,43 +495,56 @@ class CrmLead(models.Model):
         ``override``: {"rules": [...], "user": name} of a dispatcher who offered
         against the rules; recorded in the log, and ``override_note`` on the offer.
         ``rotation_paid``: the claim paid the decision's rotation credits already.
+        A dispatcher's choice was not claimed by the routing: it takes the
+        technician's first free slot here, beyond its capacity if need be.
         """
         self.ensure_one()
-        log = self._service_log(
-            decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
-        )
-        self._service_note_routing(trigger, log)
-        if decision.technician_id:
-            self._service_offer(
-                decision.technician_id, log, claimed=chosen_by != "dispatcher", override_note=override_note
+        if decision.technician_id and chosen_by == "dispatcher":
+            self.env.flush_all()
+            self.env["service.technician.slot"]._claim(
+                decision.technician_id, self.id, company_id=self.company_id.id, lock="wait"
             )
-            if not rotation_paid:
-                self._service_pay_rotation(engine.rotation_credits(decision))
-        else:
-            self._service_transition("review", review_reason=decision.review_reason)
+        (log,) = self._service_write_decisions(
+            [(self, decision, inquiry, candidates, busy)],
+            trigger,
+            chosen_by=chosen_by,
+            override=override,
+            override_note=override_note,
+        )
+        if decision.technician_id and not rotation_paid:
+            self._service_pay_rotation(engine.rotation_credits(decision))
         return log
 
-    def _service_write_decisions(self, decided, trigger):
+    def _service_write_decisions(self, decided, trigger, chosen_by=None, override=None, override_note=False):
         """Write claimed decisions ([(lead, decision, inquiry, candidates, busy)]): their logs in one
-        INSERT, their offers in another, then each inquiry's transition."""
+        INSERT, their offers in another, then each inquiry's transition. Returns the logs."""
         Log = self.env["service.routing.log"].sudo().with_context(service_routing_write=ROUTING_WRITE)
         logs = Log.create(
             [
-                lead._service_log_values(decision, trigger, inquiry, candidates, busy=busy)
+                lead._service_log_values(
+                    decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
+                )
                 for lead, decision, inquiry, candidates, busy in decided
             ]
         )
         now = fields.Datetime.now()
         offered = [(row[0], row[1], log) for row, log in zip(decided, logs, strict=True) if row[1].technician_id]
-        self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
-            [lead._service_offer_values(decision.technician_id, log, now) for lead, decision, log in offered]
-        )
+        if offered:
+            # an offer withdrawn just before is closed in the database before the new one opens
+            self.env.flush_all()
+            self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
+                [
+                    lead._service_offer_values(decision.technician_id, log, now, override_note=override_note)
+                    for lead, decision, log in offered
+                ]
+            )
         for (lead, decision, *_facts), log in zip(decided, logs, strict=True):
             lead._service_note_routing(trigger, log)
             if decision.technician_id:
                 lead._service_transition("offer", technician_id=decision.technician_id, offered_at=now)
             else:
                 lead._service_transition("review", review_reason=decision.review_reason)
+        return logs
 
     def _service_note_routing(self, trigger, log):
         """Why a new inquiry went where it went: the body of the message that tracks its routing state
@@ -552,24 +565,6 @@ class CrmLead(models.Model):
             "routing_log_id": log.id,
             "override_note": override_note,
         }
-
-    def _service_offer(self, technician_id, log, claimed=False, override_note=False):
-        """Offer the inquiry to ``technician_id``; ``claimed`` when _service_claim took its slot already.
-
-        Unclaimed (a dispatcher's choice), the inquiry takes the technician's
-        first free slot, beyond its capacity if need be.
-        """
-        # an offer withdrawn just before is closed in the database before the new one opens
-        self.env.flush_all()
-        if not claimed:
-            self.env["service.technician.slot"]._claim(
-                technician_id, self.id, company_id=self.company_id.id, lock="wait"
-            )
-        now = fields.Datetime.now()
-        self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
-            self._service_offer_values(technician_id, log, now, override_note=override_note)
-        )
-        self._service_transition("offer", technician_id=technician_id, offered_at=now)
 
     def _service_pay_rotation(self, changes):
         """Append the rotation credit changes of a decision to the ledger (no row is updated)."""
@@ -599,18 +594,6 @@ class CrmLead(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
-
-    def _service_log(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None):
-        return (
-            self.env["service.routing.log"]
-            .sudo()
-            .with_context(service_routing_write=ROUTING_WRITE)
-            .create(
-                self._service_log_values(
-                    decision, trigger, inquiry, candidates, chosen_by=chosen_by, busy=busy, override=override
-                )
-            )
-        )
 
     def _service_log_values(self, decision, trigger, inquiry, candidates, chosen_by=None, busy=(), override=None):
         names = {c.id: c.name for c in candidates}
