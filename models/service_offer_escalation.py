@@ -453,7 +453,7 @@ class ServiceOffer(models.Model):
         """Offer the inquiries of ``stages`` ({offer: reassign stage}) to the next eligible technician.
 
         All the offers expire in one transition, then the routing places each
-        inquiry. An inquiry in ``kept`` keeps its offer (nobody else, found by
+        inquiry, and their decisions are written together. An inquiry in ``kept`` keeps its offer (nobody else, found by
         an earlier attempt); raises _KeepOffers with the inquiries for which
         the routing finds nobody else now.
         """
@@ -477,13 +477,16 @@ class ServiceOffer(models.Model):
         leads = self.env["crm.lead"].union(*(lead for _stage, lead, _technician in moving.values()))
         leads = leads.with_context(tracking_disable=True)
         leads._service_transition("expire")
-        nobody = []
-        for lead in leads:
-            decision = lead._service_route("escalation")[lead.id]
-            if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE:
-                nobody.append(lead.id)
+        # each decided and claimed on its own (a claim sees the ones before it), then written together
+        decided = [(lead, *lead._service_decide()) for lead in leads]
+        nobody = [
+            lead.id
+            for lead, decision, *_facts in decided
+            if not decision.technician_id and decision.review_reason == routing_engine.REVIEW_NO_CANDIDATE
+        ]
         if nobody:
             raise _KeepOffers(nobody)
+        leads._service_write_decisions(decided, "escalation")
         leads.invalidate_recordset(["offer_ids", "service_offer_id"])
         # who has each inquiry now, in one query
         new_offers = self.search([("lead_id", "in", leads.ids), ("state", "in", list(OPEN_OFFER_STATES))])

@@ -8,8 +8,9 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import Command
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -448,22 +449,45 @@ class TestEscalation(ServiceRoutingCase):
         for offer in first | only:
             self.assertEqual(len(self.mails(offer, "mail_template_offer_reminder")), 1)
 
+    def test_reassignments_of_a_batch_are_written_together(self):
+        """Three inquiries reassigned in one run: each decided on its own, each to the other technician of
+        the pair, and their routing decisions and new offers written in one INSERT each."""
+        leads = [self.inquiry(self.standard, name=f"Reassigned {index}") for index in range(3)]
+        first = {lead: lead.service_offer_id for lead in leads}
+        inserts = []
+        execute = Cursor.execute
+
+        def capture(cr, query, params=None, log_exceptions=True):
+            code = query.code if isinstance(query, SQL) else str(query)
+            if code.lstrip().startswith(('INSERT INTO "service_routing_log"', 'INSERT INTO "service_offer"')):
+                inserts.append(code.split('"')[1])
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", capture):
+            self.escalate(at(24))
+        self.assertEqual(sorted(inserts), ["service_offer", "service_routing_log"])
+        for lead in leads:
+            self.assertEqual(first[lead].state, "expired")
+            self.assertEqual(lead.service_offer_id.technician_id, self.pair - first[lead].technician_id)
+            self.assertEqual(lead.routing_log_ids.sorted("id")[-1].trigger, "escalation")
+            self.assertIn("reassigned from", "".join(lead.message_ids.mapped("body")))
+
     def test_a_failing_offer_is_retried_and_the_others_are_escalated(self):
         leads = [self.inquiry(self.standard, name=f"Batch {index}") for index in range(4)]
         offers = self.Offer.union(*(lead.service_offer_id for lead in leads))
         broken_reminder, broken_reassign = offers[0], offers[2]
         real_mail = service_outbox.Outbox.mail
-        real_route = type(self.env["crm.lead"])._service_route
+        real_decide = type(self.env["crm.lead"])._service_decide
 
         def mail(outbox, template_xmlid, offer):
             if broken_reminder in offer:
                 raise ValueError("template broken for this offer")
             return real_mail(outbox, template_xmlid, offer)
 
-        def route(lead, trigger, exclude=()):
+        def decide(lead, exclude=()):
             if lead == broken_reassign.lead_id:
                 raise ValueError("routing broken for this inquiry")
-            return real_route(lead, trigger, exclude=exclude)
+            return real_decide(lead, exclude=exclude)
 
         # 4 h: reminders; the first offer's fails
         with patch.object(service_outbox.Outbox, "mail", mail), mute_logger(ESCALATION_LOGGER):
@@ -475,7 +499,7 @@ class TestEscalation(ServiceRoutingCase):
             self.assertEqual(offer.escalation_step, 1)
             self.assertEqual(len(self.mails(offer, "mail_template_offer_reminder")), 1)
         # 24 h: reassignments (the first offer reminded at last); the third one's routing fails
-        with patch.object(type(self.env["crm.lead"]), "_service_route", route), mute_logger(ESCALATION_LOGGER):
+        with patch.object(type(self.env["crm.lead"]), "_service_decide", decide), mute_logger(ESCALATION_LOGGER):
             self.assertEqual(self.escalate(at(24)), offers)
         self.assertEqual(broken_reassign.state, "offered")
         self.assertEqual(broken_reassign.escalation_step, 1)

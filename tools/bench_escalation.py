@@ -15,6 +15,9 @@ exits 0: it measures, it does not test.
 """
 
 import argparse
+import cProfile
+import io
+import pstats
 import time
 
 import odoo
@@ -187,9 +190,14 @@ class Bench:
         registry = self.env.registry
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            profiler = cProfile.Profile() if self.args.profile and label == "Full" else None
             q0, t0 = sql_db.sql_counter, time.perf_counter()
+            if profiler:
+                profiler.enable()
             acted = env["service.offer"]._escalate(batch_size=self.args.batch_size)
             seconds = time.perf_counter() - t0
+            if profiler:
+                profiler.disable()
             queries = sql_db.sql_counter - q0
             acted_ids = set(acted.ids)
         self.cr.execute("SELECT count(*) FROM mail_mail")
@@ -203,6 +211,11 @@ class Bench:
             f"({queries / max(len(acted_ids), 1):.1f} per due offer), {mails:,} mails queued, "
             f"{expired:,} offers reassigned"
         )
+        if profiler:
+            log(f"{label}: where the time went (cProfile, the run profiled, so slower than timed above)")
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(self.args.profile)
+            log(out.getvalue())
         return {"seconds": seconds, "queries": queries, "acted": len(acted_ids), "exact": exact, "total": total}
 
     def explain(self):
@@ -236,6 +249,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--target-seconds", type=float, default=15.0)
     parser.add_argument("--target-queries", type=float, default=3.0, help="queries per due offer")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="profile the full run, print its N costliest functions"
+    )
     args = parser.parse_args()
     odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
     registry = odoo.modules.registry.Registry(args.database)
