@@ -200,8 +200,6 @@ class CrmLead(models.Model):
                 decided.append((lead, *result))
         if decided:
             self._service_apply_decisions(decided, trigger, retry_concurrency)
-        # a batch appends to the rotation ledger faster than its scheduled fold runs
-        self.env["service.rotation.entry"]._fold_after_batch()
 
     def _service_attempt(self, step, retry_concurrency):
         """(True, ``step()``) run in a savepoint, or (False, None) after a routing error counted on the inquiry."""
@@ -517,7 +515,8 @@ class CrmLead(models.Model):
 
     def _service_write_decisions(self, decided, trigger, chosen_by=None, override=None, override_note=False):
         """Write claimed decisions ([(lead, decision, inquiry, candidates, busy)]): their logs in one
-        INSERT, their offers in another, then each inquiry's transition. Returns the logs."""
+        INSERT, their offers in another, then each inquiry's transition; from BATCH_ROUTING decisions on,
+        fold the rotation ledger. Returns the logs."""
         Log = self.env["service.routing.log"].sudo().with_context(service_routing_write=ROUTING_WRITE)
         logs = Log.create(
             [
@@ -544,6 +543,10 @@ class CrmLead(models.Model):
                 lead._service_transition("offer", technician_id=decision.technician_id, offered_at=now)
             else:
                 lead._service_transition("review", review_reason=decision.review_reason)
+        if len(decided) >= BATCH_ROUTING:
+            # a batch appends to the rotation ledger faster than its scheduled fold runs, and each of its
+            # routings sums what the ones before it appended
+            self.env["service.rotation.entry"]._fold_after_batch()
         return logs
 
     def _service_note_routing(self, trigger, log):

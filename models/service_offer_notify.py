@@ -1,15 +1,15 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
-import re
 
 import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools.misc import babel_locale_parse, format_datetime, get_lang, posix_to_ldml
+from odoo.tools.misc import format_datetime, get_lang
 
 from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
+from .service_format import minutes_pattern
 from .service_outbox import Outbox
 
 _logger = logging.getLogger(__name__)
@@ -178,10 +178,7 @@ class ServiceOffer(models.Model):
         self.ensure_one()
         if not value:
             return ""
-        lang = get_lang(self.env)
-        locale = babel_locale_parse(lang.code)
-        time_format = re.sub(r"[:.]%S", "", lang.time_format)
-        pattern = f"{posix_to_ldml(lang.date_format, locale=locale)} {posix_to_ldml(time_format, locale=locale)}"
+        pattern = minutes_pattern(self.env)
         tz = tz or self.env.context.get("service_reader_tz") or self._service_reader_tz()
         zone = format_datetime(self.env, value, tz=tz, dt_format="z")
         if any(char.isdigit() for char in zone):

@@ -4,21 +4,18 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import babel_locale_parse, format_date, format_datetime, formatLang, get_lang, posix_to_ldml
+from odoo.tools.misc import format_date, format_datetime, formatLang
 
 from ..engine import routing as engine
 from .service_constants import REVIEW_REASONS, ROUTING_WRITE, TRIGGERS
+from .service_format import minutes_pattern
 from .service_level import STRATEGY_SELECTION
 
 
 def format_minutes(env, value):
     """``value`` in the reader's time zone, in the date and time format of its language, without seconds:
     the format of the back office's fields."""
-    lang = get_lang(env)
-    locale = babel_locale_parse(lang.code)
-    time_format = lang.time_format.replace(":%S", "")
-    pattern = f"{posix_to_ldml(lang.date_format, locale=locale)} {posix_to_ldml(time_format, locale=locale)}"
-    return format_datetime(env, value, dt_format=pattern)
+    return format_datetime(env, value, dt_format=minutes_pattern(env))
 
 
 OUTCOMES = [

@@ -20,6 +20,8 @@ import io
 import pstats
 import time
 
+from bench_db import vacuum_analyze
+
 import odoo
 from odoo import SUPERUSER_ID, api, sql_db
 
@@ -187,6 +189,8 @@ class Bench:
         self.env["service.rotation.entry"]._cron_fold()
         self.env.flush_all()
         self.cr.commit()
+        # as autovacuum would have, before the run rather than during it
+        vacuum_analyze(self.cr.dbname, "service_offer", "crm_lead", "service_technician_slot", "service_rotation_entry")
         registry = self.env.registry
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
