@@ -246,7 +246,7 @@ class CrmLead(models.Model):
         """Give back what claiming ``decision`` took: the technician's slot, and its rotation credits."""
         self.ensure_one()
         if decision.technician_id:
-            self.env.cr.execute("DELETE FROM service_technician_slot WHERE lead_id = %s", (self.id,))
+            self.env["service.technician.slot"]._release(self.id)
             self._service_pay_rotation(
                 {tech_id: -change for tech_id, change in engine.rotation_credits(decision).items()}
             )
@@ -498,6 +498,7 @@ class CrmLead(models.Model):
         """
         self.ensure_one()
         if decision.technician_id and chosen_by == "dispatcher":
+            # the slot of an offer withdrawn just before is released in the database before this claim
             self.env.flush_all()
             self.env["service.technician.slot"]._claim(
                 decision.technician_id, self.id, company_id=self.company_id.id, lock="wait"

@@ -452,10 +452,11 @@ class ServiceOffer(models.Model):
     def _service_reassign(self, stages, outbox, kept):
         """Offer the inquiries of ``stages`` ({offer: reassign stage}) to the next eligible technician.
 
-        All the offers expire in one transition, then the routing places each
-        inquiry, and their decisions are written together. An inquiry in ``kept`` keeps its offer (nobody else, found by
-        an earlier attempt); raises _KeepOffers with the inquiries for which
-        the routing finds nobody else now.
+        All the offers expire in one transition, then the routing decides each
+        inquiry, and their decisions are written together. An inquiry in
+        ``kept`` keeps its offer (nobody else, found by an earlier attempt);
+        raises _KeepOffers with the inquiries for which the routing finds
+        nobody else now.
         """
         moving = {}
         for offer, stage in stages.items():

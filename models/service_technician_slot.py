@@ -186,6 +186,12 @@ class ServiceTechnicianSlot(models.Model):
         )
 
     @api.model
+    def _release(self, lead_id):
+        """Give back the slot ``lead_id`` holds (a claim whose decision was not written): the room
+        returns to its technician at once, as when the inquiry closes."""
+        self.env.cr.execute("DELETE FROM service_technician_slot WHERE lead_id = %s", (lead_id,))
+
+    @api.model
     def _claim(self, technician_id, lead_id, company_id=None, capacity=None, lock="try", rotation=None):
         """Claim a slot of ``technician_id`` for ``lead_id``, in one query: the slot, None when none is free.
 

@@ -5,14 +5,16 @@ import functools
 import os
 import threading
 from contextlib import contextmanager
+from unittest.mock import patch
 
 import odoo.http
 from odoo import SUPERUSER_ID, api, fields
 from odoo.modules.module import get_module_path
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
+from odoo.sql_db import Cursor
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user
-from odoo.tools import lazy_property
+from odoo.tools import SQL, lazy_property
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -171,6 +173,27 @@ class ServiceRoutingCase(TransactionCase):
                 "country_id": cls.de.id,
             }
         )
+
+    @contextmanager
+    def capture_queries(self, marker):
+        """The queries (``SQL``, with their parameters) the ORM sends in the block whose text holds
+        ``marker``, in order; the cache is emptied first, so that reads go to the database."""
+        queries = []
+        execute = Cursor.execute
+
+        def capture(cr, query, params=None, log_exceptions=True):
+            if isinstance(query, SQL) and marker in query.code:
+                queries.append(query)
+            return execute(cr, query, params, log_exceptions)
+
+        self.env.invalidate_all()
+        with patch.object(Cursor, "execute", capture):
+            yield queries
+
+    def query_plan(self, query):
+        """EXPLAIN of a captured query, as text."""
+        self.env.cr.execute(SQL("EXPLAIN %s", query))
+        return "\n".join(row[0] for row in self.env.cr.fetchall())
 
     @contextmanager
     def assertRaisesMessage(self, exception, pattern):

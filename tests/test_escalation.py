@@ -8,9 +8,8 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.sql_db import Cursor
 from odoo.tests import tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import mute_logger
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -454,18 +453,11 @@ class TestEscalation(ServiceRoutingCase):
         the pair, and their routing decisions and new offers written in one INSERT each."""
         leads = [self.inquiry(self.standard, name=f"Reassigned {index}") for index in range(3)]
         first = {lead: lead.service_offer_id for lead in leads}
-        inserts = []
-        execute = Cursor.execute
-
-        def capture(cr, query, params=None, log_exceptions=True):
-            code = query.code if isinstance(query, SQL) else str(query)
-            if code.lstrip().startswith(('INSERT INTO "service_routing_log"', 'INSERT INTO "service_offer"')):
-                inserts.append(code.split('"')[1])
-            return execute(cr, query, params, log_exceptions)
-
-        with patch.object(Cursor, "execute", capture):
+        with self.capture_queries("INSERT INTO") as queries:
             self.escalate(at(24))
-        self.assertEqual(sorted(inserts), ["service_offer", "service_routing_log"])
+        written = ('INSERT INTO "service_offer"', 'INSERT INTO "service_routing_log"')
+        inserts = sorted(query.code.split('"')[1] for query in queries if query.code.lstrip().startswith(written))
+        self.assertEqual(inserts, ["service_offer", "service_routing_log"])
         for lead in leads:
             self.assertEqual(first[lead].state, "expired")
             self.assertEqual(lead.service_offer_id.technician_id, self.pair - first[lead].technician_id)

@@ -1,14 +1,10 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
-from contextlib import contextmanager
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
-from odoo.sql_db import Cursor
 from odoo.tests import tagged
-from odoo.tools import SQL
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -582,32 +578,13 @@ class TestReporting(ServiceRoutingCase):
             total[self.company.id], {"within_sla_rate": 83.3333, "acceptance_rate": 40, "escalation_count": 1}
         )
 
-    @contextmanager
-    def _capture_queries(self, marker):
-        """The queries the ORM sends while in the block whose text holds ``marker``, in a list, by text."""
-        queries = {}
-        execute = Cursor.execute
-
-        def capture(cr, query, params=None, log_exceptions=True):
-            if isinstance(query, SQL) and marker in query.code:  # as the ORM writes them
-                queries[query.code] = query
-            return execute(cr, query, params, log_exceptions)
-
-        self.env.invalidate_all()
-        with patch.object(Cursor, "execute", capture):
-            yield queries
-
-    def _plan(self, query):
-        self.env.cr.execute(SQL("EXPLAIN %s", query))
-        return "\n".join(row[0] for row in self.env.cr.fetchall())
-
     def test_scorecard_list_aggregates_once(self):
         """The list view (a page of rows and the count) aggregates the offers once: the company rule's
         check after the search reads its column from what the search fetched, not by aggregating the
         same rows again. The count leaves out the conversions and the median, which it does not read."""
         Scorecard = self.env["service.technician.scorecard"].with_user(self.user_dispatcher)
         spec = {"technician_id": {"fields": {"display_name": {}}}, "acceptance_rate": {}, "median_hours_to_accept": {}}
-        with self._capture_queries("service_offer o") as queries:
+        with self.capture_queries("service_offer o") as queries:
             page = Scorecard.web_search_read([], spec, limit=2, count_limit=10001)
         self.assertEqual(page["length"], 3)
         self.assertEqual(
@@ -615,9 +592,9 @@ class TestReporting(ServiceRoutingCase):
         )
         self.assertEqual([row["median_hours_to_accept"] for row in page["records"]], [0, 0])
         # the page and the count
-        self.assertEqual(len(queries), 2, [code[:160] for code in queries])
-        count = next(query for code, query in queries.items() if code.lstrip().upper().startswith("SELECT COUNT"))
-        plan = self._plan(count)
+        self.assertEqual(len(queries), 2, [query.code[:160] for query in queries])
+        count = next(query for query in queries if query.code.lstrip().upper().startswith("SELECT COUNT"))
+        plan = self.query_plan(count)
         self.assertIn("service_offer", plan)
         self.assertNotIn("crm_stage", plan)
 
@@ -625,17 +602,16 @@ class TestReporting(ServiceRoutingCase):
         """Grouped by technician, the analysis does not join the technicians' partners: only the service
         partner's column needs them."""
         measures = ["hours_to_accept:avg", "within_sla_rate:avg", "inquiry_count:sum", "existing_share:avg"]
-        with self._capture_queries("crm_lead l") as queries:
+        with self.capture_queries("crm_lead l") as queries:
             by_technician = self._grouped("technician_id", measures=measures)
-        self.assertEqual(len(queries), 1)
-        (query,) = queries.values()
-        self.assertNotIn("res_partner", self._plan(query))
+        (query,) = queries
+        self.assertNotIn("res_partner", self.query_plan(query))
         row = by_technician[self.tech_bernd.id]
         self.assertEqual(row["inquiry_count"], 4)
-        with self._capture_queries("crm_lead l") as queries:
+        with self.capture_queries("crm_lead l") as queries:
             self._grouped("technician_company_id", measures=measures)
-        (query,) = queries.values()
-        self.assertIn("res_partner", self._plan(query))
+        (query,) = queries
+        self.assertIn("res_partner", self.query_plan(query))
 
     # ------------------------------------------------------------
     # access
