@@ -16,6 +16,7 @@ NOTICE_TEXT_FIELDS = (
     "service_notice_appointment",
     "service_notice_due",
     "service_notice_equipment",
+    "service_notice_request",
     "service_notice_lang",
 )
 
@@ -39,11 +40,13 @@ class CrmLead(models.Model):
     service_notice_appointment = fields.Char(compute="_compute_service_notice_texts")
     service_notice_due = fields.Char(compute="_compute_service_notice_texts")
     service_notice_equipment = fields.Char(compute="_compute_service_notice_texts")
+    service_notice_request = fields.Char(compute="_compute_service_notice_texts")
     service_notice_lang = fields.Char(compute="_compute_service_notice_texts")
 
     @api.depends_context("lang")
-    @api.depends("contact_name", "partner_id", "technician_id", "agreed_appointment", "equipment_id")
+    @api.depends("name", "contact_name", "partner_id", "technician_id", "agreed_appointment", "equipment_id")
     def _compute_service_notice_texts(self):
+        """The texts of the customer's messages, in the language they are rendered in (the customer's)."""
         for lead in self:
             sudo = lead.sudo()
             partner = sudo.partner_id
@@ -63,6 +66,13 @@ class CrmLead(models.Model):
                         equipment.serial_number and f"({equipment.serial_number})",
                     ],
                 )
+            )
+            # the customer's own words for their request; a plan's inquiry named by its plan and the equipment
+            # in the customer's language (its name is written in the company's for the back office)
+            lead.service_notice_request = (
+                f"{plan.name} – {lead.service_notice_equipment}"
+                if plan and lead.service_notice_equipment
+                else sudo.name
             )
             lead.service_notice_lang = partner.lang or sudo.lang_id.code or sudo.company_id.partner_id.lang or "en_US"
 

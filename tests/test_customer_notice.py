@@ -160,6 +160,26 @@ class TestCustomerNotice(ServiceRoutingCase):
         mail = self.mails_to("kunde@example.de")
         self.assertIn("Wir haben Ihre Anfrage", mail.subject)
 
+    def test_german_customer_reads_the_maintenance_inquiry_in_german(self):
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.env["ir.module.module"].search([("name", "=", "crm_service_routing")])._update_translations(["de_DE"])
+        self.customer.lang = "de_DE"
+        self.equipment.equipment_type_id.with_context(lang="de_DE").name = "Luft/Wasser-Wärmepumpe"
+        english = self.equipment.equipment_type_id.with_context(lang="en_US").name
+        self.env["service.maintenance.plan"].create(
+            {"name": "Jahreswartung", "equipment_id": self.equipment.id, "next_due_date": "2026-06-15"}
+        )
+        with freeze_time("2026-06-05 06:00:00"):
+            lead = self.env["service.maintenance.plan"]._open_due_maintenance()
+            # the back office reads the inquiry's name in the company's language
+            self.assertIn(english, lead.name)
+            lead.action_service_accept(offer_id=lead.service_offer_id.id)
+            self.assertEqual(self.told(lead), {"maintenance": 1, "accepted": 1})
+        mail = self.mails_to("huber@example.com").filtered(lambda m: "meldet sich" in m.subject)
+        self.assertEqual(len(mail), 1)
+        self.assertIn("Jahreswartung – Luft/Wasser-Wärmepumpe (HP-0001)", mail.body_html)
+        self.assertNotIn(english, mail.body_html)
+
     def test_sending_checks_again(self):
         lead = self.request()
         lead.action_service_accept(offer_id=lead.service_offer_id.id)

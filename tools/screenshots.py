@@ -252,6 +252,26 @@ SHOTS = [
         "full_page": True,
     },
     {**PORTAL_OFFER, "name": "portal_offer_de", "lang": "de_DE", "full_page": True},
+    # maintenance due at the technician's customers in the next 90 days
+    {
+        "name": "portal_coming_up",
+        "path": "/my/service/coming-up",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "wait": ".o_service_portal_coming_up",
+        "full_page": True,
+    },
+    {
+        "name": "portal_coming_up_de",
+        "path": "/my/service/coming-up",
+        "viewport": PHONE,
+        "mobile": True,
+        "login": TECHNICIAN,
+        "lang": "de_DE",
+        "wait": ".o_service_portal_coming_up",
+        "full_page": True,
+    },
     {
         # an accepted job with its forms open: the date inputs as a German phone shows them
         "name": "portal_job_de",
