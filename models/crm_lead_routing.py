@@ -6,6 +6,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 from ..engine import lifecycle
 from ..engine import routing as engine
@@ -19,6 +20,97 @@ MAX_ROUTING_ATTEMPTS = 5
 # inquiries routed in one call from which their decisions are written together (a log INSERT,
 # an offer INSERT), and the rotation ledger is folded before the call ends
 BATCH_ROUTING = 10
+
+
+class CandidateFacts:
+    """The candidates' facts of inquiries decided one after another and written together (a batch).
+
+    One query per inquiry would read each technician again for every
+    inquiry of an area. Here a technician is read once per batch (one query
+    for those not read yet), and the batch's own claims are carried into
+    what it read: a slot taken, and the one the inquiry gave up, count in
+    the load; the rotation credits paid count in the rotation. The offers
+    themselves are written after the batch, so, as in one query per inquiry,
+    a later decision of the batch does not see them. Read the facts of a
+    batch's inquiries through this object only, after the writes that
+    precede the batch (see ``_service_gather_facts``).
+    """
+
+    OPEN_COUNT, ROTATION, DECLINED = 11, 17, 18
+
+    def __init__(self, leads):
+        self.leads = leads
+        self.rows = {}  # (company id, lead's company id or 0, with_stats) -> {technician id: row as a list}
+        self.slots = None  # lead id -> (technician id, company id or 0) of the slot it holds
+        self.declined = None  # lead id -> technicians that declined it or let it expire
+        self.located = {}  # (country id, postal code, extra technician ids) -> (point, areas)
+
+    def locate(self, country, code, extra):
+        key = (country.id, code, frozenset(extra))
+        if key not in self.located:
+            self.located[key] = country.env["service.area"]._locate_hits(country, code, extra)
+        return self.located[key]
+
+    def candidate_rows(self, lead, technician_ids, company, with_stats):
+        """The rows of ``lead._service_candidate_rows`` for ``lead``, from what the batch read."""
+        if self.slots is None:
+            self._read_inquiries(lead.env)
+        lead_company = lead.company_id.id or 0
+        known = self.rows.setdefault((company.id, lead_company, bool(with_stats)), {})
+        missing = set(technician_ids) - set(known)
+        if missing:
+            for row in lead._service_candidate_rows(missing, company, with_stats, lead_id=0):
+                known[row[0]] = list(row)
+        own = self.slots.get(lead.id)
+        declined = self.declined.get(lead.id, ())
+        rows = []
+        for technician_id in sorted(technician_ids):
+            if technician_id not in known:
+                continue
+            row = list(known[technician_id])
+            if own == (technician_id, lead_company):
+                row[self.OPEN_COUNT] -= 1
+            row[self.DECLINED] = technician_id in declined
+            rows.append(row)
+        return rows
+
+    def _read_inquiries(self, env):
+        """The slots the batch's inquiries hold and the technicians they were declined by, in one query."""
+        env.cr.execute(
+            """SELECT 'slot', lead_id, technician_id, COALESCE(company_id, 0)
+                 FROM service_technician_slot WHERE lead_id = ANY(%(leads)s)
+               UNION ALL
+               SELECT 'declined', lead_id, technician_id, 0
+                 FROM service_offer WHERE lead_id = ANY(%(leads)s) AND state IN ('declined', 'expired')""",
+            {"leads": self.leads.ids},
+        )
+        self.slots, self.declined = {}, {}
+        for kind, lead_id, technician_id, company_id in env.cr.fetchall():
+            if kind == "slot":
+                self.slots[lead_id] = (technician_id, company_id)
+            else:
+                self.declined.setdefault(lead_id, set()).add(technician_id)
+
+    def claimed(self, lead, tried, decision):
+        """``lead`` claimed ``decision``'s technician (``tried``: a claim was made, which gives up the
+        inquiry's slot even when it took none): the load and rotation the next decisions read."""
+        if not tried or self.slots is None:
+            return
+        released = self.slots.pop(lead.id, None)
+        taken = None
+        if decision.technician_id:
+            taken = self.slots[lead.id] = (decision.technician_id, lead.company_id.id or 0)
+        rotation_company = (lead.company_id or lead.env.company).id
+        credits = engine.rotation_credits(decision) if decision.technician_id else {}
+        for (company_id, lead_company, _stats), known in self.rows.items():
+            for slot, change in ((released, -1), (taken, 1)):
+                if slot and slot[1] == lead_company and slot[0] in known:
+                    known[slot[0]][self.OPEN_COUNT] += change
+            if company_id == rotation_company:
+                for technician_id, change in credits.items():
+                    if technician_id in known:
+                        row = known[technician_id]
+                        row[self.ROTATION] = (row[self.ROTATION] or 0.0) + change
 
 
 class CrmLead(models.Model):
@@ -194,8 +286,9 @@ class CrmLead(models.Model):
                 lead._service_attempt(lambda lead=lead: lead._service_route(trigger), retry_concurrency)
             return
         decided = []
+        batch = CandidateFacts(self)
         for lead in self:
-            done, result = lead._service_attempt(lead._service_decide, retry_concurrency)
+            done, result = lead._service_attempt(lambda lead=lead: lead._service_decide(batch=batch), retry_concurrency)
             if done:
                 decided.append((lead, *result))
         if decided:
@@ -280,13 +373,17 @@ class CrmLead(models.Model):
             decisions[lead.id] = decision
         return decisions
 
-    def _service_decide(self, exclude=()):
-        """(decision, inquiry, candidates, busy ids): the facts, the engine's decision and its claim."""
+    def _service_decide(self, exclude=(), batch=None):
+        """(decision, inquiry, candidates, busy ids): the facts, the engine's decision and its claim.
+
+        ``batch``: the CandidateFacts of inquiries decided one after another and written together."""
         self.ensure_one()
-        inquiry, candidates = self._service_gather_facts(exclude=exclude)
+        inquiry, candidates = self._service_gather_facts(exclude=exclude, batch=batch)
         decision = engine.decide(inquiry, candidates, self._service_strategy(), fields.Date.context_today(self))
-        decision, busy = self._service_claim(decision, candidates)
-        return decision, inquiry, candidates, busy
+        claimed, busy = self._service_claim(decision, candidates)
+        if batch is not None:
+            batch.claimed(self, bool(decision.technician_id), claimed)
+        return claimed, inquiry, candidates, busy
 
     def _service_claim(self, decision, candidates):
         """(decision, busy ids): a capacity slot of the chosen technician, or of the next ranked one.
@@ -339,7 +436,7 @@ class CrmLead(models.Model):
             or (self.env.company.service_routing_strategy)
         )
 
-    def _service_gather_facts(self, extra_technician_ids=(), with_stats=None, exclude=()):
+    def _service_gather_facts(self, extra_technician_ids=(), with_stats=None, exclude=(), batch=None):
         """(engine.Inquiry, [engine.Candidate]) for this inquiry, in a few queries.
 
         The candidates' response record (offers answered and accepted, hours
@@ -354,7 +451,10 @@ class CrmLead(models.Model):
         contract = self.contract_id if self.contract_id.state == "valid" else self.env["service.contract"]
         contract_technician = contract.technician_id
         extra = set(extra_technician_ids) | ({contract_technician.id} if contract_technician else set())
-        point, areas = self.env["service.area"]._locate_hits(self.country_id, self.zip, extra)
+        if batch is None:
+            point, areas = self.env["service.area"]._locate_hits(self.country_id, self.zip, extra)
+        else:
+            point, areas = batch.locate(self.country_id, self.zip, extra)
         # no point: an unknown code, or a country whose data are not loaded yet (never loaded here)
         Postal = self.env["service.postal.code"]
         data_loaded = bool(point) or not self.country_id or Postal._is_loaded(self.country_id)
@@ -367,7 +467,9 @@ class CrmLead(models.Model):
         technician_ids = set(hits) | set(extra_technician_ids)
         if contract_technician:
             technician_ids.add(contract_technician.id)
-        candidates, declined = self._service_candidates(technician_ids, hits, company, with_stats=with_stats)
+        candidates, declined = self._service_candidates(
+            technician_ids, hits, company, with_stats=with_stats, batch=batch
+        )
         level = self.service_level_id
         inquiry = engine.Inquiry(
             company_id=company.id,
@@ -388,16 +490,50 @@ class CrmLead(models.Model):
         )
         return inquiry, candidates
 
-    def _service_candidates(self, technician_ids, hits, company, with_stats=True):
-        """([engine.Candidate], ids of those who declined this inquiry), in one query."""
+    def _service_candidates(self, technician_ids, hits, company, with_stats=True, batch=None):
+        """([engine.Candidate], ids of those who declined this inquiry), in one query (or from ``batch``)."""
         if not technician_ids:
             return [], frozenset()
+        if batch is None:
+            rows = self._service_candidate_rows(technician_ids, company, with_stats)
+        else:
+            rows = batch.candidate_rows(self, technician_ids, company, with_stats)
+        candidates = [
+            engine.Candidate(
+                id=row[0],
+                name=row[1],
+                company_id=row[2],
+                active=bool(row[3]),
+                area_hits=tuple(hits.get(row[0], ())),
+                specialization_ids=frozenset(row[4]),
+                certification_ids=frozenset(row[5]),
+                paused=bool(row[6]),
+                away_until=row[7],
+                capacity=row[8] or 0,
+                latitude=row[9],
+                longitude=row[10],
+                open_count=row[11],
+                last_offered_at=row[12],
+                offers_answered=row[13] or 0,
+                offers_accepted=row[14] or 0,
+                mean_accept_hours=float(row[15]) if row[15] is not None else None,
+                last_offer_seq=row[16] or 0,
+                rotation_credit=row[17] or 0.0,
+            )
+            for row in rows
+        ]
+        return candidates, frozenset(row[0] for row in rows if row[18])
+
+    def _service_candidate_rows(self, technician_ids, company, with_stats, lead_id=None):
+        """The facts of ``technician_ids`` as candidates for this inquiry (``lead_id``: 0 for any
+        inquiry of its company, whose own slot and declines the caller accounts for), one row each."""
         since = fields.Datetime.now() - datetime.timedelta(days=company.service_response_window_days or 90)
         # PostgreSQL's JIT compiler (on by default) takes tens of milliseconds to compile this
         # plan once hundreds of technicians cover a code, for a few milliseconds of index
         # reads: off for the routing's transaction, in the same round trip
         self.env.cr.execute(
-            f"""
+            SQL(
+                f"""
             SET LOCAL jit = off;
             SELECT p.id, p.name, p.company_id, p.active AND p.is_technician,
                    ARRAY(SELECT equipment_type_id FROM res_partner_service_equipment_type_rel r
@@ -436,45 +572,20 @@ class CrmLead(models.Model):
                    ) stats ON TRUE
              WHERE p.id = ANY(%(ids)s)
             """,
-            {
-                "ids": list(technician_ids),
-                "lead": self.id or 0,
-                "since": since,
+                ids=list(technician_ids),
+                lead=(self.id or 0) if lead_id is None else lead_id,
+                since=since,
                 # the response record is read where the strategy ranks by it (a dispatcher's
                 # view of the candidates always shows it): it is the one part of the facts
                 # whose cost grows with the offer history
-                "with_stats": with_stats,
-                "company": company.id,
-                "lead_company": self.company_id.id or None,
-            },
+                with_stats=with_stats,
+                company=company.id,
+                lead_company=self.company_id.id or None,
+            ),
         )
         rows = self.env.cr.fetchall()
         self.env["service.rotation.entry"]._fold_if_long(max((row[19] or 0 for row in rows), default=0))
-        candidates = [
-            engine.Candidate(
-                id=row[0],
-                name=row[1],
-                company_id=row[2],
-                active=bool(row[3]),
-                area_hits=tuple(hits.get(row[0], ())),
-                specialization_ids=frozenset(row[4]),
-                certification_ids=frozenset(row[5]),
-                paused=bool(row[6]),
-                away_until=row[7],
-                capacity=row[8] or 0,
-                latitude=row[9],
-                longitude=row[10],
-                open_count=row[11],
-                last_offered_at=row[12],
-                offers_answered=row[13] or 0,
-                offers_accepted=row[14] or 0,
-                mean_accept_hours=float(row[15]) if row[15] is not None else None,
-                last_offer_seq=row[16] or 0,
-                rotation_credit=row[17] or 0.0,
-            )
-            for row in rows
-        ]
-        return candidates, frozenset(row[0] for row in rows if row[18])
+        return rows
 
     def _service_apply_decision(
         self,

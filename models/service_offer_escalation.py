@@ -7,6 +7,7 @@ from odoo import api, fields, models
 
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
+from .crm_lead_routing import CandidateFacts
 from .service_batch import run_locked_batches
 from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
 from .service_outbox import Outbox
@@ -65,15 +66,17 @@ class ServiceOffer(models.Model):
     @api.depends_context("lang", "service_reader_tz")
     @api.depends("answer_deadline", "offered_at", "responded_at", "technician_id.tz")
     def _compute_service_texts(self):
+        reader_tz = self.env.context.get("service_reader_tz")
         for offer in self:
+            # the reader's time zone and language: the technician's, or the channel manager's a mail
+            # to them is rendered with (service_offer_notify)
+            tz = reader_tz or offer._service_reader_tz()
             for fname, value in (
                 ("service_deadline_text", offer.answer_deadline),
                 ("service_offered_text", offer.offered_at),
                 ("service_accepted_text", offer.responded_at if offer.state == "accepted" else False),
             ):
-                # the reader's time zone and language: the technician's, or the channel manager's a mail
-                # to them is rendered with (service_offer_notify)
-                offer[fname] = offer._service_format_time(value)
+                offer[fname] = offer._service_format_time(value, tz=tz)
             lead = offer.lead_id
             offer.service_inquiry_url = lead and f"{lead.get_base_url()}/mail/view?model=crm.lead&res_id={lead.id}"
 
@@ -479,7 +482,8 @@ class ServiceOffer(models.Model):
         leads = leads.with_context(tracking_disable=True)
         leads._service_transition("expire")
         # each decided and claimed on its own (a claim sees the ones before it), then written together
-        decided = [(lead, *lead._service_decide()) for lead in leads]
+        batch = CandidateFacts(leads)
+        decided = [(lead, *lead._service_decide(batch=batch)) for lead in leads]
         nobody = [
             lead.id
             for lead, decision, *_facts in decided

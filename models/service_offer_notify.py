@@ -6,10 +6,10 @@ import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools.misc import format_datetime, get_lang
+from odoo.tools.misc import get_lang
 
 from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
-from .service_format import minutes_pattern
+from .service_format import format_minutes_zoned
 from .service_outbox import Outbox
 
 _logger = logging.getLogger(__name__)
@@ -178,13 +178,8 @@ class ServiceOffer(models.Model):
         self.ensure_one()
         if not value:
             return ""
-        pattern = minutes_pattern(self.env)
         tz = tz or self.env.context.get("service_reader_tz") or self._service_reader_tz()
-        zone = format_datetime(self.env, value, tz=tz, dt_format="z")
-        if any(char.isdigit() for char in zone):
-            # no short name in this language (English for Berlin): the zone's own abbreviation (CET)
-            zone = pytz.utc.localize(value).astimezone(pytz.timezone(tz)).tzname()
-        return f"{format_datetime(self.env, value, tz=tz, dt_format=pattern)} {zone}"
+        return format_minutes_zoned(self.env, value, tz)
 
     @api.model
     def _service_notify_create_values(self, vals):

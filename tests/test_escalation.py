@@ -476,10 +476,10 @@ class TestEscalation(ServiceRoutingCase):
                 raise ValueError("template broken for this offer")
             return real_mail(outbox, template_xmlid, offer)
 
-        def decide(lead, exclude=()):
+        def decide(lead, exclude=(), batch=None):
             if lead == broken_reassign.lead_id:
                 raise ValueError("routing broken for this inquiry")
-            return real_decide(lead, exclude=exclude)
+            return real_decide(lead, exclude=exclude, batch=batch)
 
         # 4 h: reminders; the first offer's fails
         with patch.object(service_outbox.Outbox, "mail", mail), mute_logger(ESCALATION_LOGGER):

@@ -32,9 +32,10 @@ DECLINE_QUERIES = 31  # the answer, then the inquiry routed to the next technici
 ESCALATION_BATCH_QUERIES = 24
 ESCALATION_QUERIES_PER_OFFER = 0
 # a batch of reminders, channel-manager notices and reassignments: the fixed part (routing read cold
-# once), and the routing of each reassigned inquiry, which stays inquiry by inquiry
-ESCALATION_MIXED_BATCH_QUERIES = 66
-ESCALATION_QUERIES_PER_REASSIGN = 3
+# once; the reassigned inquiries' slots and declines, their postal code and candidates read once for
+# the batch), and the claim of each reassigned inquiry, which stays inquiry by inquiry
+ESCALATION_MIXED_BATCH_QUERIES = 69
+ESCALATION_QUERIES_PER_REASSIGN = 1
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")

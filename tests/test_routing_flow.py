@@ -79,6 +79,26 @@ class TestRoutingFlow(ServiceRoutingCase):
             # owed a third of each of the 12 offers, got 4 of them
             self.assertAlmostEqual(credit, 0.0)
 
+    def test_a_batch_reads_each_technician_once_and_its_own_claims(self):
+        """A batch's candidates are read in one query, and each decision sees the load the claims before
+        it took, as one query per inquiry would: the facts stored with each decision say so."""
+        techs = self.tech_anna | self.tech_bernd | self.tech_carla
+        techs.write({"service_capacity": 100})
+        self.tech_anna.service_capacity = 2
+        with self.capture_queries("service_rotation_credit(") as queries:
+            leads = self.env["crm.lead"].create([self._inquiry_vals(zip="81675") for _i in range(12)])
+        self.assertEqual(len(queries), 1, "one candidates query for the batch")
+        self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
+        self.assertEqual(len(leads.filtered(lambda lead: lead.technician_id == self.tech_anna)), 2)
+        taken = dict.fromkeys(techs.ids, 0)
+        for lead in leads.sorted("id"):
+            _inquiry, candidates = routing.facts_from_json(lead.routing_log_ids.facts)
+            self.assertEqual({c.id: c.open_count for c in candidates}, taken, lead.name)
+            taken[lead.technician_id.id] += 1
+        self.assertEqual(taken[self.tech_anna.id], 2)
+        # and the full technician was left out, not offered beyond its capacity
+        self.assertEqual(sorted(taken.values()), [2, 5, 5])
+
     def test_a_batch_decision_that_cannot_be_written_gives_back_its_claim(self):
         """A batch whose decisions fail to be written together writes them one by one; the inquiry whose
         own one fails stays new with its error, its technician's slot and rotation credit given back."""

@@ -15,9 +15,13 @@ exits 0: it measures, it does not test.
 """
 
 import argparse
+import contextlib
 import cProfile
 import io
+import os
 import pstats
+import re
+import tempfile
 import time
 
 from bench_db import vacuum_analyze
@@ -30,6 +34,30 @@ MIX = (("remind", 0.6, 5, 0), ("reassign", 0.3, 25, 1), ("notify", 0.1, 49, 2)) 
 
 def log(message):
     print(message, flush=True)
+
+
+@contextlib.contextmanager
+def sql_timings(totals):
+    """Time every statement the cursors run, summed in ``totals`` by statement shape (literals and
+    placeholders elided): {shape: [count, seconds]}."""
+    original = sql_db.Cursor.execute
+
+    def execute(cursor, query, params=None, log_exceptions=True):
+        start = time.perf_counter()
+        try:
+            return original(cursor, query, params, log_exceptions)
+        finally:
+            text = query.code if hasattr(query, "code") else str(query)
+            shape = re.sub(r"\s+", " ", re.sub(r"'[^']*'|\b\d+\b|%s", "?", text)).strip()[:150]
+            entry = totals.setdefault(shape, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - start
+
+    sql_db.Cursor.execute = execute
+    try:
+        yield totals
+    finally:
+        sql_db.Cursor.execute = original
 
 
 class Bench:
@@ -195,10 +223,13 @@ class Bench:
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             profiler = cProfile.Profile() if self.args.profile and label == "Full" else None
+            timings = {}
+            timed = sql_timings(timings) if self.args.queries and label == "Full" else contextlib.nullcontext()
             q0, t0 = sql_db.sql_counter, time.perf_counter()
             if profiler:
                 profiler.enable()
-            acted = env["service.offer"]._escalate(batch_size=self.args.batch_size)
+            with timed:
+                acted = env["service.offer"]._escalate(batch_size=self.args.batch_size)
             seconds = time.perf_counter() - t0
             if profiler:
                 profiler.disable()
@@ -220,6 +251,14 @@ class Bench:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(self.args.profile)
             log(out.getvalue())
+            path = os.path.join(tempfile.gettempdir(), "bench_escalation.prof")
+            profiler.dump_stats(path)
+            log(f"{label}: the whole profile is in {path} (python3 -m pstats {path})")
+        if timings:
+            log(f"{label}: where the SQL time went ({sum(t for _n, t in timings.values()):.1f} s in all)")
+            costliest = sorted(timings.items(), key=lambda item: -item[1][1])[: self.args.queries]
+            for shape, (count, spent) in costliest:
+                log(f"  {spent:6.2f} s {count:6,} x {shape}")
         return {"seconds": seconds, "queries": queries, "acted": len(acted_ids), "exact": exact, "total": total}
 
     def explain(self):
@@ -255,6 +294,9 @@ def main():
     parser.add_argument("--target-queries", type=float, default=3.0, help="queries per due offer")
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="profile the full run, print its N costliest functions"
+    )
+    parser.add_argument(
+        "--queries", type=int, default=0, metavar="N", help="time the full run's SQL, print its N costliest statements"
     )
     args = parser.parse_args()
     odoo.tools.config.parse_config(["-c", args.config, "-d", args.database, "--log-level=warn"])
