@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import dataclasses
 import datetime
+import functools
 import logging
 
 from odoo import api, fields, models
@@ -285,14 +286,25 @@ class CrmLead(models.Model):
             for lead in self:
                 lead._service_attempt(lambda lead=lead: lead._service_route(trigger), retry_concurrency)
             return
-        decided = []
-        batch = CandidateFacts(self)
-        for lead in self:
-            done, result = lead._service_attempt(lambda lead=lead: lead._service_decide(batch=batch), retry_concurrency)
-            if done:
-                decided.append((lead, *result))
+        decided = self._service_decide_batch(attempt=lambda lead, step: lead._service_attempt(step, retry_concurrency))
         if decided:
             self._service_apply_decisions(decided, trigger, retry_concurrency)
+
+    def _service_decide_batch(self, attempt=None):
+        """[(lead, decision, inquiry, candidates, busy)]: these inquiries decided and claimed one after
+        another, the technicians read once for all of them (CandidateFacts), to be written together.
+
+        ``attempt(lead, step)``: runs a lead's step and returns (done, result), as ``_service_attempt``
+        does (an inquiry whose routing fails is left out); without it, an error propagates.
+        """
+        batch = CandidateFacts(self)
+        decided = []
+        for lead in self:
+            step = functools.partial(lead._service_decide, batch=batch)
+            done, result = attempt(lead, step) if attempt else (True, step())
+            if done:
+                decided.append((lead, *result))
+        return decided
 
     def _service_attempt(self, step, retry_concurrency):
         """(True, ``step()``) run in a savepoint, or (False, None) after a routing error counted on the inquiry."""

@@ -16,25 +16,29 @@ def _minutes_format(code, date_format, time_format):
     return f"{posix_to_ldml(date_format, locale=locale)} {posix_to_ldml(time_format, locale=locale)}", locale
 
 
-def minutes_pattern(env):
-    """The date and time format of the reader's language without seconds, as a babel pattern: the format
-    of the back office's fields. Kept per format (a mail run formats thousands of times in a few languages)."""
-    lang = get_lang(env)
-    return _minutes_format(lang.code, lang.date_format, lang.time_format)[0]
-
-
-def format_minutes_zoned(env, value, tz):
-    """``value`` (a naive UTC datetime) as read in the zone ``tz``: in the date and time format of
-    the reader's language without seconds, and the zone named (MEZ in German; CET in English, where
-    babel has no short name for Berlin). What odoo.tools.format_datetime does, with the language
-    and its format looked up once rather than for each part."""
+def _localized(env, value, tz):
+    """(``value`` in the zone ``tz``, the reader's date and time pattern without seconds, its locale), with the
+    language and its format looked up once (a mail run formats thousands of times in a few languages)."""
     lang = get_lang(env)
     pattern, locale = _minutes_format(lang.code, lang.date_format, lang.time_format)
     try:
-        zone = pytz.timezone(tz)
+        zone = pytz.timezone(tz or env.user.tz or "UTC")
     except pytz.UnknownTimeZoneError:
         zone = pytz.utc
-    local = pytz.utc.localize(value).astimezone(zone)
+    return pytz.utc.localize(value).astimezone(zone), pattern, locale
+
+
+def format_minutes(env, value, tz=None):
+    """``value`` (a naive UTC datetime) in the zone ``tz`` (the user's by default), in the date and time
+    format of the reader's language without seconds: the format of the back office's fields."""
+    local, pattern, locale = _localized(env, value, tz)
+    return babel.dates.format_datetime(local, pattern, locale=locale)
+
+
+def format_minutes_zoned(env, value, tz):
+    """``value`` as :func:`format_minutes` gives it, and the zone named (MEZ in German; CET in English,
+    where babel has no short name for Berlin): the times of the mails, read away from the back office."""
+    local, pattern, locale = _localized(env, value, tz)
     name = babel.dates.format_datetime(local, "z", locale=locale)
     if any(char.isdigit() for char in name):
         # no short name in this language: the zone's own abbreviation

@@ -7,7 +7,6 @@ from odoo import api, fields, models
 
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
-from .crm_lead_routing import CandidateFacts
 from .service_batch import run_locked_batches
 from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
 from .service_outbox import Outbox
@@ -482,8 +481,7 @@ class ServiceOffer(models.Model):
         leads = leads.with_context(tracking_disable=True)
         leads._service_transition("expire")
         # each decided and claimed on its own (a claim sees the ones before it), then written together
-        batch = CandidateFacts(leads)
-        decided = [(lead, *lead._service_decide(batch=batch)) for lead in leads]
+        decided = leads._service_decide_batch()
         nobody = [
             lead.id
             for lead, decision, *_facts in decided

@@ -4,19 +4,12 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import format_date, format_datetime, formatLang
+from odoo.tools.misc import format_date, formatLang
 
 from ..engine import routing as engine
 from .service_constants import REVIEW_REASONS, ROUTING_WRITE, TRIGGERS
-from .service_format import minutes_pattern
+from .service_format import format_minutes
 from .service_level import STRATEGY_SELECTION
-
-
-def format_minutes(env, value):
-    """``value`` in the reader's time zone, in the date and time format of its language, without seconds:
-    the format of the back office's fields."""
-    return format_datetime(env, value, dt_format=minutes_pattern(env))
-
 
 OUTCOMES = [
     ("offered", "Offered"),
