@@ -1,8 +1,32 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
+import gc
+
 from odoo import api, models
 from odoo.models import parse_read_group_spec
 from odoo.tools import SQL
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused for a grouped read of a report.
+
+    A grouped read allocates a few objects per group (the row, a record per
+    grouped many2one); by technician and equipment type, 86,000 groups make
+    several full collections, and each full collection walks every object of
+    the process, the registry's included: 0.6 s of a 1.8 s read, in which
+    no cycle is freed. Reference counting frees the read's objects as usual;
+    a cycle made meanwhile waits for the next collection. The collector is
+    enabled again by whoever found it enabled, whatever another thread does
+    in between."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class ServiceReportMixin(models.AbstractModel):
@@ -27,13 +51,17 @@ class ServiceReportMixin(models.AbstractModel):
     def _service_plain_plan(self):
         """A report aggregates many rows once: PostgreSQL's JIT compiler would take longer to compile
         the plan (its estimated cost passes ``jit_above_cost``) than the plan takes to run. Off for
-        the rest of the request, which only reads."""
-        self.env.cr.execute("SET LOCAL jit = off")
+        the rest of the request, which only reads.
+
+        And the sort of a grouped read (200,000 rows by technician and equipment type) in memory
+        rather than in files: ``work_mem``, 4 MB by default, is what each sort of the plan may take."""
+        self.env.cr.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
 
     @api.model
     def _read_group(self, *args, **kwargs):
         self._service_plain_plan()
-        return super()._read_group(*args, **kwargs)
+        with collector_paused():
+            return super()._read_group(*args, **kwargs)
 
     @api.model
     def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):

@@ -1,10 +1,14 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
+import gc
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -612,6 +616,36 @@ class TestReporting(ServiceRoutingCase):
             self._grouped("technician_company_id", measures=measures)
         (query,) = queries
         self.assertIn("res_partner", self.query_plan(query))
+
+    def test_grouped_read_pauses_the_collector_and_restores_it(self):
+        """A grouped read runs with Python's cyclic collector paused and its sort in memory; the collector
+        is on again after it, also when the read fails, and stays off where it was off before."""
+        Report = self.env["service.inquiry.report"].with_user(self.user_dispatcher)
+        seen = []
+        execute = Cursor.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            if isinstance(query, SQL) and "crm_lead l" in query.code:
+                seen.append(gc.isenabled())
+            return execute(cr, query, params, log_exceptions)
+
+        self.assertTrue(gc.isenabled())
+        with patch.object(Cursor, "execute", spy):
+            groups = Report._read_group([], ["technician_id"], ["inquiry_count:sum"])
+        self.assertTrue(groups)
+        self.assertEqual(seen, [False])
+        self.assertTrue(gc.isenabled())
+        self.env.cr.execute("SHOW work_mem")
+        self.assertEqual(self.env.cr.fetchone()[0], "64MB")
+        with self.assertRaises(ValueError):
+            Report._read_group([], ["no_such_field"], ["__count"])
+        self.assertTrue(gc.isenabled())
+        gc.disable()
+        try:
+            Report._read_group([], ["technician_id"], ["__count"])
+            self.assertFalse(gc.isenabled())
+        finally:
+            gc.enable()
 
     # ------------------------------------------------------------
     # access
