@@ -387,19 +387,81 @@ def _to_json(item):
     return result
 
 
+# (name, default) of each member of Candidate, in order: the columns of the stored candidates
+_CANDIDATE_COLUMNS = tuple((f.name, f.default) for f in dataclasses.fields(Candidate))
+
+
+def _null_to_json(value):
+    # XML-RPC, which integrations read decisions over, has no null: false stands for none, as in Odoo
+    return False if value is None else value
+
+
+def _null_from_json(value):
+    return None if value is False else value
+
+
+def _column_to_json(name, default, values):
+    if name == "area_hits":
+        return [
+            [[hit.kind, _null_to_json(hit.distance_km), _null_to_json(hit.radius_km)] for hit in hits]
+            for hits in values
+        ]
+    if name in ("specialization_ids", "certification_ids"):
+        return [sorted(ids) for ids in values]
+    if name in ("away_until", "last_offered_at"):
+        return [value.isoformat() if value else False for value in values]
+    if default is None:
+        return [_null_to_json(value) for value in values]
+    return values
+
+
+def _column_from_json(name, default, values):
+    if name == "area_hits":
+        return [
+            tuple(AreaHit(kind, _null_from_json(distance), _null_from_json(radius)) for kind, distance, radius in hits)
+            for hits in values
+        ]
+    if name in ("specialization_ids", "certification_ids"):
+        return [frozenset(ids or ()) for ids in values]
+    if name == "away_until":
+        return [datetime.date.fromisoformat(value) if value else None for value in values]
+    if name == "last_offered_at":
+        return [datetime.datetime.fromisoformat(value) if value else None for value in values]
+    if default is None:
+        return [_null_from_json(value) for value in values]
+    return values
+
+
 def facts_to_json(inquiry, candidates):
-    """The input of a decision, JSON-serialisable."""
-    return {"inquiry": _to_json(inquiry), "candidates": [_to_json(c) for c in candidates]}
+    """The input of a decision, JSON-serialisable.
+
+    The candidates are stored by column, ``{member: [value of each candidate]}``, a member
+    that holds its default for every candidate left out: a decision among 200 technicians
+    stores their names and members once each, not 200 objects with their keys (half the
+    size, and written in a fraction of the time)."""
+    columns = {}
+    for name, default in _CANDIDATE_COLUMNS:
+        values = [getattr(candidate, name) for candidate in candidates]
+        if name == "id" or any(value != default for value in values):
+            columns[name] = _column_to_json(name, default, values)
+    return {"inquiry": _to_json(inquiry), "candidates": columns}
 
 
 def facts_from_json(data):
-    """(Inquiry, [Candidate]) back from :func:`facts_to_json`."""
+    """(Inquiry, [Candidate]) back from :func:`facts_to_json`; also from the form stored before the
+    candidates were stored by column (a list of objects)."""
     raw = dict(data["inquiry"])
     for key in ("equipment_type_ids", "declined_technician_ids", "excluded_technician_ids"):
         raw[key] = frozenset(raw.get(key) or ())
     inquiry = Inquiry(**raw)
+    stored = data["candidates"]
+    if isinstance(stored, dict):
+        present = [(name, default) for name, default in _CANDIDATE_COLUMNS if name in stored]
+        names = [name for name, _default in present]
+        columns = [_column_from_json(name, default, stored[name]) for name, default in present]
+        return inquiry, [Candidate(**dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
     candidates = []
-    for item in data["candidates"]:
+    for item in stored:
         raw = dict(item)
         raw["area_hits"] = tuple(AreaHit(**hit) for hit in raw.get("area_hits") or ())
         for key in ("specialization_ids", "certification_ids"):

@@ -3,6 +3,7 @@
 """The decision core, without a database."""
 
 import datetime
+import json
 import os
 import random
 import tempfile
@@ -258,6 +259,35 @@ class TestChoice(BaseCase):
         decision = routing.decide(inquiry(), [], routing.STRATEGY_NEAREST, TODAY)
         self.assertEqual((decision.technician_id, decision.review_reason), (None, routing.REVIEW_NO_CANDIDATE))
 
+    def test_facts_stored_as_objects_read_back(self):
+        """Decisions stored before the candidates were stored by column: a list of objects, members
+        at their default left out."""
+        stored = {
+            "inquiry": {"company_id": 1, "equipment_type_ids": [3], "existing_customer": True},
+            "candidates": [
+                {"id": 1, "name": "Anna", "last_offered_at": "2026-11-20T08:00:00", "away_until": "2026-11-01"},
+                {"id": 2, "area_hits": [{"kind": "radius", "distance_km": 12.5, "radius_km": 20.0}]},
+                {"id": 5, "specialization_ids": [3, 4], "rotation_credit": -0.5},
+            ],
+        }
+        inq, cands = routing.facts_from_json(stored)
+        self.assertEqual(inq.equipment_type_ids, frozenset({3}))
+        self.assertEqual(
+            cands,
+            [
+                routing.Candidate(
+                    1,
+                    name="Anna",
+                    last_offered_at=datetime.datetime(2026, 11, 20, 8),
+                    away_until=datetime.date(2026, 11, 1),
+                ),
+                routing.Candidate(2, area_hits=(routing.AreaHit("radius", 12.5, 20.0),)),
+                routing.Candidate(5, specialization_ids=frozenset({3, 4}), rotation_credit=-0.5),
+            ],
+        )
+        # stored again, by column, it reads back the same
+        self.assertEqual(routing.facts_from_json(routing.facts_to_json(inq, cands)), (inq, cands))
+
     def test_facts_round_trip(self):
         inq = inquiry(existing_customer=True, contract_technician_id=2, declined_technician_ids=frozenset({5}))
         cands = [
@@ -266,9 +296,18 @@ class TestChoice(BaseCase):
             candidate(5),
         ]
         data = routing.facts_to_json(inq, cands)
-        inq2, cands2 = routing.facts_from_json(data)
+        # by column; members at their default for every candidate are left out
+        self.assertEqual(data["candidates"]["id"], [1, 2, 5])
+        self.assertEqual(data["candidates"]["offers_answered"], [0, 4, 0])
+        self.assertEqual(data["candidates"]["area_hits"][1], [["radius", 12.5, 20.0]])
+        # no null anywhere: XML-RPC has none
+        self.assertNotIn("null", json.dumps(data["candidates"]))
+        self.assertNotIn("paused", data["candidates"])
+        self.assertNotIn("mean_accept_hours", data["candidates"])
+        inq2, cands2 = routing.facts_from_json(json.loads(json.dumps(data)))
         self.assertEqual(inq2, inq)
         self.assertEqual(cands2, cands)
+        self.assertEqual(routing.facts_from_json(routing.facts_to_json(inq, [])), (inq, []))
         for strategy in routing.STRATEGIES:
             self.assertEqual(
                 routing.decide(inq2, cands2, strategy, TODAY).to_json(),
