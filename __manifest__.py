@@ -24,6 +24,7 @@
         "data/service_escalation_data.xml",
         "data/mail_message_subtype_data.xml",
         "data/mail_template_data.xml",
+        "data/mail_review_templates.xml",
         "data/ir_cron_escalation_data.xml",
         "data/ir_cron_maintenance_data.xml",
         "data/mail_message_subtype_customer_data.xml",

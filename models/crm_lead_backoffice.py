@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, Command, api, fields, models
 from odoo.tools.misc import formatLang
 
 from ..engine.postal import normalize_postal_code
@@ -161,12 +161,20 @@ class CrmLead(models.Model):
         return leads
 
     def _service_schedule_review(self):
-        """A to-do for a dispatcher on each inquiry held for review (one per inquiry, kept up to date)."""
+        """A to-do for a dispatcher on each inquiry held for review (one per inquiry, kept up to date).
+
+        The batch's new to-dos are made in one creation, and each leader is told once, in one mail
+        naming them (safety-critical first; ``_service_review_mail``), not in one "assigned to you"
+        mail per to-do: a hundred inquiries held at once (every technician of an area full) are one
+        mail, and a to-do costs the backstop a few milliseconds instead of the forty of rendering
+        and queueing its own mail, which under load kept it past the scheduler's time limit."""
         activity_type = self.env.ref(REVIEW_ACTIVITY_TYPE, raise_if_not_found=False)
         if not activity_type:
             return
         reasons = dict(self.env["service.routing.log"]._fields["review_reason"]._description_selection(self.env))
         existing = {activity.res_id: activity for activity in self.sudo().activity_search([REVIEW_ACTIVITY_TYPE])}
+        model_id = self.env["ir.model"]._get_id("crm.lead")
+        values, told = [], {}
         for lead in self.sudo():
             summary = self.env._(
                 "Review: %(reason)s", reason=reasons.get(lead.review_reason, lead.review_reason or self.env._("held"))
@@ -177,12 +185,67 @@ class CrmLead(models.Model):
             user = lead._service_review_user()
             if not user:
                 continue
-            lead.activity_schedule(
-                activity_type_id=activity_type.id,
-                summary=summary,
-                user_id=user.id,
-                date_deadline=fields.Date.context_today(lead),
+            values.append(
+                {
+                    "activity_type_id": activity_type.id,
+                    "summary": summary,
+                    "automated": True,
+                    "note": activity_type.default_note,
+                    "date_deadline": fields.Date.context_today(lead),
+                    "res_model_id": model_id,
+                    "res_id": lead.id,
+                    "user_id": user.id,
+                }
             )
+            told.setdefault(user, []).append(lead.id)
+        # the leader's mail below tells of them: no "assigned to you" mail per to-do
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(values)
+        for user, lead_ids in told.items():
+            self.browse(lead_ids)._service_review_mail(user)
+
+    def _service_review_mail(self, user):
+        """One mail to ``user`` naming these inquiries, just held for review and given to them as to-dos,
+        in the user's language: the safety-critical first, each with its reason and a link."""
+        partner = user.sudo().partner_id
+        if not self or not partner.email:
+            return
+        lang = partner.lang or user.lang
+        env = self.with_context(lang=lang).env
+        leads = self.sudo().with_env(env).sorted(lambda lead: (not lead.safety_critical, lead.id))
+        reasons = dict(env["service.routing.log"]._fields["review_reason"]._description_selection(env))
+        subject = env._("%(count)s inquiries held for your review", count=len(leads))
+        if len(leads) == 1:
+            subject = env._("Held for your review: %(inquiry)s", inquiry=leads.name)
+        body = env["ir.qweb"]._render(
+            "crm_service_routing.service_review_mail",
+            {
+                "leads": leads,
+                "reasons": reasons,
+                "link": lambda lead: lead._notify_get_action_link("view"),
+            },
+            minimal_qcontext=True,
+        )
+        company = leads[:1].company_id or env.company
+        body = env["mail.render.mixin"]._render_encapsulate(
+            "mail.mail_notification_light",
+            body,
+            add_context={
+                # the layout expects a message; a digest has none of its own
+                "message": env["mail.message"].sudo().new({"body": body, "record_name": subject}),
+                "model_description": env._("Service Review"),
+                "company": company,
+            },
+        )
+        env["mail.mail"].sudo().create(
+            {
+                "auto_delete": True,
+                "body_html": body,
+                "author_id": env.user.partner_id.id,
+                "email_from": company.partner_id.email_formatted or env.ref("base.user_root").email_formatted,
+                "recipient_ids": [Command.link(partner.id)],
+                "subject": subject,
+            }
+        )
 
     def _service_close_review(self):
         """The inquiry left review: its to-do is done."""

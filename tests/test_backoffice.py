@@ -162,6 +162,42 @@ class TestBackoffice(ServiceRoutingCase):
         self.assertEqual(lead.routing_state, "offered")
         self.assertEqual(lead.routing_log_ids.sorted("id")[-1].trigger, "update")
 
+    def test_review_to_dos_of_a_run_are_told_in_one_mail(self):
+        """Inquiries held for review in one run of the backstop: a to-do on each for the team's leader and
+        one mail naming them all, the safety-critical first, in the leader's language; no mail per to-do."""
+        Lead = self.env["crm.lead"]
+        plain = Lead.create(self._inquiry_vals(name="Pump in Berlin", zip="10115", city="Berlin"))
+        gas = Lead.create(self._inquiry_vals(name="Gas boiler smells", equipment_type_id=self.type_gas.id))
+        self.assertEqual((plain.review_reason, gas.review_reason), ("no_candidate", "safety_critical"))
+        Mail = self.env["mail.mail"]
+        before = Mail.search([])
+        self.assertEqual(Lead._service_make_review_todos(), plain | gas)
+        todos = (plain | gas).activity_ids.filtered(lambda activity: activity.activity_type_id == self.review_type)
+        self.assertEqual(len(todos), 2)
+        self.assertEqual(todos.user_id, self.user_dispatcher)
+        mail = Mail.search([]) - before
+        self.assertEqual(len(mail), 1, mail.mapped("subject"))
+        self.assertEqual(mail.recipient_ids, self.user_dispatcher.partner_id)
+        self.assertEqual(mail.subject, "2 inquiries held for your review")
+        body = str(mail.body_html)
+        self.assertLess(body.index("Gas boiler smells"), body.index("Pump in Berlin"))
+        self.assertIn("Safety-critical", body)
+        self.assertIn("No eligible technician", body)
+        self.assertIn(f"res_id={gas.id}", body)
+        # told once: a second run makes nothing and says nothing
+        self.assertFalse(Lead._service_make_review_todos())
+        self.assertEqual(Mail.search([]) - before, mail)
+        # in German for a German leader, one inquiry named in the subject
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.env["ir.module.module"].search([("name", "=", "crm_service_routing")])._update_translations(["de_DE"])
+        self.user_dispatcher.partner_id.lang = "de_DE"
+        third = Lead.create(self._inquiry_vals(name="Wärmepumpe in Berlin", zip="10115", city="Berlin"))
+        Lead._service_make_review_todos()
+        german = Mail.search([]) - before - mail
+        self.assertEqual(german.subject, "Zur Prüfung zurückgehalten: Wärmepumpe in Berlin")
+        self.assertIn("Diese Anfrage wartet auf Ihre Prüfung", str(german.body_html))
+        self.assertIn(f"res_id={third.id}", str(german.body_html))
+
     def test_routing_reaches_the_chatter_and_review_makes_a_to_do(self):
         gas = (
             self.env["crm.lead"]
