@@ -415,21 +415,26 @@ def _column_to_json(name, default, values):
     return values
 
 
-def _column_from_json(name, default, values):
+# default of each member of Candidate: a member whose default is None was stored as false when none
+_CANDIDATE_DEFAULTS = dict(_CANDIDATE_COLUMNS)
+
+
+def _member_from_json(name, value):
+    """A member of a stored candidate back, from either stored form (an area hit is an object in the form
+    stored before the candidates were stored by column, a triple since)."""
     if name == "area_hits":
-        return [
-            tuple(AreaHit(kind, _null_from_json(distance), _null_from_json(radius)) for kind, distance, radius in hits)
-            for hits in values
-        ]
+        return tuple(
+            AreaHit(**hit) if isinstance(hit, dict) else AreaHit(*map(_null_from_json, hit)) for hit in value or ()
+        )
     if name in ("specialization_ids", "certification_ids"):
-        return [frozenset(ids or ()) for ids in values]
+        return frozenset(value or ())
     if name == "away_until":
-        return [datetime.date.fromisoformat(value) if value else None for value in values]
+        return datetime.date.fromisoformat(value) if value else None
     if name == "last_offered_at":
-        return [datetime.datetime.fromisoformat(value) if value else None for value in values]
-    if default is None:
-        return [_null_from_json(value) for value in values]
-    return values
+        return datetime.datetime.fromisoformat(value) if value else None
+    if _CANDIDATE_DEFAULTS[name] is None:
+        return _null_from_json(value)
+    return value
 
 
 def facts_to_json(inquiry, candidates):
@@ -456,19 +461,10 @@ def facts_from_json(data):
     inquiry = Inquiry(**raw)
     stored = data["candidates"]
     if isinstance(stored, dict):
-        present = [(name, default) for name, default in _CANDIDATE_COLUMNS if name in stored]
-        names = [name for name, _default in present]
-        columns = [_column_from_json(name, default, stored[name]) for name, default in present]
-        return inquiry, [Candidate(**dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
-    candidates = []
-    for item in stored:
-        raw = dict(item)
-        raw["area_hits"] = tuple(AreaHit(**hit) for hit in raw.get("area_hits") or ())
-        for key in ("specialization_ids", "certification_ids"):
-            raw[key] = frozenset(raw.get(key) or ())
-        if raw.get("away_until"):
-            raw["away_until"] = datetime.date.fromisoformat(raw["away_until"])
-        if raw.get("last_offered_at"):
-            raw["last_offered_at"] = datetime.datetime.fromisoformat(raw["last_offered_at"])
-        candidates.append(Candidate(**raw))
+        # by column: {member: [value of each candidate]}
+        names = [name for name in _CANDIDATE_DEFAULTS if name in stored]
+        stored = [dict(zip(names, row, strict=True)) for row in zip(*(stored[name] for name in names), strict=True)]
+    candidates = [
+        Candidate(**{name: _member_from_json(name, value) for name, value in item.items()}) for item in stored
+    ]
     return inquiry, candidates

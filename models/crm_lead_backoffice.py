@@ -209,8 +209,7 @@ class CrmLead(models.Model):
         partner = user.sudo().partner_id
         if not self or not partner.email:
             return
-        lang = partner.lang or user.lang
-        env = self.with_context(lang=lang).env
+        env = self.with_context(lang=partner.lang).env
         leads = self.sudo().with_env(env).sorted(lambda lead: (not lead.safety_critical, lead.id))
         reasons = dict(env["service.routing.log"]._fields["review_reason"]._description_selection(env))
         subject = env._("%(count)s inquiries held for your review", count=len(leads))

@@ -181,7 +181,9 @@ class TestBackoffice(ServiceRoutingCase):
         self.assertEqual(mail.subject, "2 inquiries held for your review")
         body = str(mail.body_html)
         self.assertLess(body.index("Gas boiler smells"), body.index("Pump in Berlin"))
-        self.assertIn("Safety-critical", body)
+        # its reason says it is safety-critical: no second mark
+        self.assertNotIn("#dc3545", body)
+        self.assertIn("Safety-critical equipment", body)
         self.assertIn("No eligible technician", body)
         self.assertIn(f"res_id={gas.id}", body)
         # told once: a second run makes nothing and says nothing
