@@ -4,7 +4,7 @@
     "name": "CRM Service Routing",
     "summary": "Route service, maintenance, extension and assembly inquiries "
     "to the right field technician, with context, escalation and an audit trail",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-service-routing/crm_service_routing",
     "author": "crm_service_routing contributors",

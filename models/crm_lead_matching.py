@@ -80,9 +80,7 @@ class CrmLead(models.Model):
         contract, equipment = self.env["service.contract"], self.env["service.equipment"]
         if vals.get("contract_ref") and not vals.get("contract_id"):
             contract = self.env["service.contract"].search(
-                # escaped: a reference as typed by a customer, not a pattern
-                [("name", "=ilike", tools.escape_psql(vals["contract_ref"])), ("company_id", "=", company_id)],
-                limit=1,
+                self._service_contract_ref_domain(vals["contract_ref"], company_id), limit=1
             )
             if contract:
                 result.update(contract_id=contract.id, match_method="contract")
@@ -115,12 +113,7 @@ class CrmLead(models.Model):
                 email = tools.email_normalize(vals["email_from"])
                 # customers of the inquiry's company or shared ones, never another company's
                 customer = email and self.env["res.partner"].search(
-                    [
-                        ("email_normalized", "=", email),
-                        ("is_technician", "=", False),
-                        ("company_id", "in", [company_id, False]),
-                    ],
-                    limit=1,
+                    self._service_email_customer_domain(email, company_id), limit=1
                 )
                 if customer:
                     result["match_method"] = "email"
@@ -151,6 +144,24 @@ class CrmLead(models.Model):
             if level:
                 result["service_level_id"] = level.id
         return result
+
+    @api.model
+    def _service_contract_ref_domain(self, ref, company_id):
+        """The contract a reference names, in any case: an equality on its indexed key (see
+        service.contract), never a pattern."""
+        key = self.env["service.contract"]._service_reference_key(ref)
+        return [("reference_key", "=", key), ("company_id", "=", company_id)]
+
+    @api.model
+    def _service_email_customer_domain(self, email, company_id):
+        """The customers of a normalized e-mail address: of the inquiry's company or shared ones, never
+        another company's, and no technician. Served by the index on ``email_normalized`` (see
+        res.partner): every intake runs it, whatever the size of the customer base."""
+        return [
+            ("email_normalized", "=", email),
+            ("is_technician", "=", False),
+            ("company_id", "in", [company_id, False]),
+        ]
 
     @api.model
     def _service_confirm_match(self, vals, result, contract, equipment):

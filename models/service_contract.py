@@ -16,6 +16,9 @@ class ServiceContract(models.Model):
     _installed_base_fields = ("partner_id", "company_id", "active", "date_start")
 
     name = fields.Char("Reference", required=True, tracking=True, index=True)
+    # the reference as a request may type it, in any case: the intake looks a contract up by its index
+    # (crm.lead's _service_contract_ref_domain), where an =ilike on the reference read every contract
+    reference_key = fields.Char("Reference Key", compute="_compute_reference_key", store=True, index=True)
     partner_id = fields.Many2one(
         "res.partner", "Customer", required=True, index=True, tracking=True, ondelete="restrict", check_company=True
     )
@@ -44,6 +47,16 @@ class ServiceContract(models.Model):
     _sql_constraints = [
         ("name_company_uniq", "unique(name, company_id)", "A contract reference must be unique per company."),
     ]
+
+    @api.depends("name")
+    def _compute_reference_key(self):
+        for contract in self:
+            contract.reference_key = contract._service_reference_key(contract.name)
+
+    @api.model
+    def _service_reference_key(self, reference):
+        """A contract reference as compared: trimmed, in lower case."""
+        return (reference or "").strip().lower() or False
 
     @api.depends("date_start", "date_end")
     @api.depends_context("date")

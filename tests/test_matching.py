@@ -6,6 +6,7 @@ import datetime
 
 from odoo import fields
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 
 from .common import ServiceRoutingCase
 
@@ -359,3 +360,37 @@ class TestMatching(ServiceRoutingCase):
             form.customer_kind = "new"
         self.assertEqual(lead.customer_kind, "new")
         self.assertEqual(lead.contract_id, self.inn_contract)
+
+    # ------------------------------------------------------------
+    # scale
+    # ------------------------------------------------------------
+
+    def _plan(self, model, domain):
+        """The plan of the look-up ``domain`` of ``model`` as matching runs it (search, limit 1), with
+        sequential scans priced out: a plan that still reads the whole table has no index to use."""
+        query = self.env[model]._search(domain, limit=1)
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        try:
+            self.env.cr.execute(SQL("EXPLAIN %s", query.select()))
+            return "\n".join(row[0] for row in self.env.cr.fetchall())
+        finally:
+            self.env.cr.execute("SET LOCAL enable_seqscan = on")
+
+    def test_customer_look_ups_of_the_intake_are_indexed(self):
+        """Every intake looks its customer up by e-mail, and a named contract by its reference in any
+        case: neither reads every partner or contract of the manufacturer's customer base."""
+        Lead = self.env["crm.lead"]
+        company_id = self.env.company.id
+        plan = self._plan("res.partner", Lead._service_email_customer_domain("info@alpenblick.example", company_id))
+        self.assertNotIn("Seq Scan on res_partner", plan)
+        self.assertIn("res_partner__email_normalized_index", plan)
+        # the reference's own term: with a few contracts, the company's index is the cheaper one
+        (reference,) = [
+            term for term in Lead._service_contract_ref_domain("sc-2002", company_id) if term[0] != "company_id"
+        ]
+        plan = self._plan("service.contract", [reference])
+        self.assertNotIn("Seq Scan on service_contract", plan)
+        self.assertIn("service_contract__reference_key_index", plan)
+        # the look-ups the plans are of find what they should
+        self.assertEqual(self._create_inquiry(contract_ref="sc-2002").contract_id, self.inn_contract)
+        self.assertEqual(self._create_inquiry(email_from="INFO@alpenblick.example").partner_id, self.inn)
