@@ -20,7 +20,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     # the intake matches a new inquiry's customer by this address (crm.lead's _service_match_values): an
-    # index, where mail's definition has none and the look-up read every partner (52 ms with 300,000)
+    # index, where mail's definition has none and the look-up read every partner (about 45 ms with 300,000)
     email_normalized = fields.Char(index="btree_not_null")
 
     # technician profile
