@@ -18,7 +18,7 @@ class ServiceContract(models.Model):
     name = fields.Char("Reference", required=True, tracking=True, index=True)
     # the reference as a request may type it, in any case: the intake looks a contract up by its index
     # (crm.lead's _service_contract_ref_domain), where an =ilike on the reference read every contract
-    reference_key = fields.Char("Reference Key", compute="_compute_reference_key", store=True, index=True)
+    reference_key = fields.Char(compute="_compute_reference_key", store=True, index=True)
     partner_id = fields.Many2one(
         "res.partner", "Customer", required=True, index=True, tracking=True, ondelete="restrict", check_company=True
     )
