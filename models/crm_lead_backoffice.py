@@ -163,11 +163,12 @@ class CrmLead(models.Model):
     def _service_schedule_review(self):
         """A to-do for a dispatcher on each inquiry held for review (one per inquiry, kept up to date).
 
-        The batch's new to-dos are made in one creation, and each leader is told once, in one mail
-        naming them (safety-critical first; ``_service_review_mail``), not in one "assigned to you"
-        mail per to-do: a hundred inquiries held at once (every technician of an area full) are one
+        The batch's new to-dos are made in one creation, and each leader is told once per company, in
+        one mail naming them (safety-critical first; ``_service_review_mail``), not in one "assigned to
+        you" mail per to-do: a hundred inquiries held at once (every technician of an area full) are one
         mail, and a to-do costs the backstop a few milliseconds instead of the forty of rendering
-        and queueing its own mail, which under load kept it past the scheduler's time limit."""
+        and queueing its own mail, which under load kept it past the scheduler's time limit. A leader
+        of a team shared by several companies gets a mail per company, sent as that company."""
         activity_type = self.env.ref(REVIEW_ACTIVITY_TYPE, raise_if_not_found=False)
         if not activity_type:
             return
@@ -197,15 +198,16 @@ class CrmLead(models.Model):
                     "user_id": user.id,
                 }
             )
-            told.setdefault(user, []).append(lead.id)
+            told.setdefault((user, lead.company_id), []).append(lead.id)
         # the leader's mail below tells of them: no "assigned to you" mail per to-do
         self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(values)
-        for user, lead_ids in told.items():
+        for (user, _company), lead_ids in told.items():
             self.browse(lead_ids)._service_review_mail(user)
 
     def _service_review_mail(self, user):
-        """One mail to ``user`` naming these inquiries, just held for review and given to them as to-dos,
-        in the user's language: the safety-critical first, each with its reason and a link."""
+        """One mail to ``user`` naming these inquiries of one company, just held for review and given to
+        them as to-dos, in the user's language, from the company's address and in its layout: the
+        safety-critical first, each with its reason and a link."""
         partner = user.sudo().partner_id
         if not self or not partner.email:
             return

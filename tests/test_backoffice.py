@@ -200,6 +200,39 @@ class TestBackoffice(ServiceRoutingCase):
         self.assertIn("Diese Anfrage wartet auf Ihre Prüfung", str(german.body_html))
         self.assertIn(f"res_id={third.id}", str(german.body_html))
 
+    def test_review_mail_of_a_team_shared_by_two_companies_is_one_per_company(self):
+        """The shared service team's leader is told of the inquiries of each company in a mail of its own,
+        sent from that company's address: never an Austrian inquiry under the German company's name."""
+        austria = self.env["res.company"].create(
+            {"name": "Wärmetechnik Austria GmbH", "email": "service@waermetechnik.example.at"}
+        )
+        self.company.email = "service@waermetechnik.example.de"
+        self.user_dispatcher.company_ids |= austria
+        self.env.user.company_ids |= austria
+        self.assertFalse(self.service_team.company_id, "the team is shared")
+        Lead = self.env["crm.lead"]
+        german = Lead.create(self._inquiry_vals(name="Pumpe in Berlin", zip="10115", city="Berlin"))
+        austrian = Lead.with_company(austria).create(
+            self._inquiry_vals(
+                name="Pumpe in Wien", zip="10117", city="Berlin", equipment_type_id=False, company_id=austria.id
+            )
+        )
+        self.assertEqual((german.routing_state, austrian.routing_state), ("review", "review"))
+        Mail = self.env["mail.mail"]
+        before = Mail.search([])
+        Lead._service_make_review_todos()
+        mails = Mail.search([]) - before
+        self.assertEqual(len(mails), 2, mails.mapped("subject"))
+        by_sender = {mail.email_from: mail for mail in mails}
+        self.assertEqual(len(by_sender), 2)
+        for company, lead, other in ((self.company, german, austrian), (austria, austrian, german)):
+            mail = next(mail for sender, mail in by_sender.items() if company.email in sender)
+            self.assertEqual(mail.recipient_ids, self.user_dispatcher.partner_id)
+            self.assertEqual(mail.subject, f"Held for your review: {lead.name}")
+            self.assertIn(f"res_id={lead.id}", str(mail.body_html))
+            self.assertNotIn(f"res_id={other.id}", str(mail.body_html))
+            self.assertIn(company.name, str(mail.body_html))
+
     def test_routing_reaches_the_chatter_and_review_makes_a_to_do(self):
         gas = (
             self.env["crm.lead"]
