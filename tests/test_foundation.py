@@ -4,6 +4,8 @@
 
 import datetime
 import tempfile
+from types import SimpleNamespace
+from unittest.mock import patch
 
 from psycopg2 import IntegrityError
 
@@ -12,6 +14,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.crm_service_routing.models import service_batch
 from odoo.addons.crm_service_routing.models.service_batch import run_locked_batches
 
 from .common import ServiceRoutingCase
@@ -456,3 +459,25 @@ class TestLockedBatches(ServiceRoutingCase):
         self.assertEqual(len(batches), 1, "no batch after the budget is spent")
         self.assertEqual(calls, [3])
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1, "woken for the rest")
+
+    def test_no_batch_is_taken_that_would_end_past_the_budget(self):
+        """Batches of 4 s in a budget of 10 s: two, the run ending at 8 s; a third would end at 12 s."""
+        clock = [1000.0]
+        batches_taken = []
+
+        def step():
+            clock[0] += 4.0
+            batches_taken.append(clock[0])
+            return self.env["res.partner"].browse([1, 2, 3]), clock[0]
+
+        fake_time = SimpleNamespace(monotonic=lambda: clock[0])
+        with patch.object(service_batch, "time", fake_time):
+            batches = run_locked_batches(self.env, step, 3, commit=False, time_budget=10)
+        self.assertEqual([ended - 1000.0 for _records, ended in batches], [4.0, 8.0])
+        self.assertEqual(len(batches_taken), 2)
+        # with room for one more, it is taken
+        clock[0] = 1000.0
+        batches_taken.clear()
+        with patch.object(service_batch, "time", fake_time):
+            batches = run_locked_batches(self.env, step, 3, commit=False, time_budget=12.5)
+        self.assertEqual([ended - 1000.0 for _records, ended in batches], [4.0, 8.0, 12.0])
