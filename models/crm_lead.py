@@ -1,5 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
 import logging
 
 from odoo import api, fields, models
@@ -8,6 +9,7 @@ from odoo.tools import SQL
 
 from ..engine import lifecycle
 from ..engine.postal import is_valid_postal_code, normalize_postal_code
+from .service_batch import wake_cron
 from .service_constants import (  # noqa: F401 - the selections are imported from here too
     LIVE_ROUTING_STATES,
     MATCH_METHODS,
@@ -21,6 +23,11 @@ from .service_constants import (  # noqa: F401 - the selections are imported fro
 )
 
 _logger = logging.getLogger(__name__)
+
+# the backstop makes the to-dos of inquiries held for review this long after the first of them at most: a
+# stream of them (every technician of an area full) is one run of the backstop every half a minute, not
+# one per inquiry
+REVIEW_TODO_DELAY = datetime.timedelta(seconds=30)
 
 
 class CrmLead(models.Model):
@@ -584,13 +591,17 @@ class CrmLead(models.Model):
         leaving_review = self.filtered(lambda lead: lead.routing_state == lifecycle.REVIEW)
         state = vals.get("routing_state")
         if state == lifecycle.REVIEW:
-            # its to-do is made by the backstop, woken for it (see _service_make_review_todos)
+            # its to-do is made by the backstop, woken for it (see _service_make_review_todos) within
+            # REVIEW_TODO_DELAY
             vals = dict(vals, service_review_todo=True)
         elif state:
             vals = dict(vals, service_review_todo=False)
         result = self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
         if state == lifecycle.REVIEW:
-            self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()._trigger()
+            wake_cron(
+                self.env.ref("crm_service_routing.ir_cron_route_pending").sudo(),
+                fields.Datetime.now() + REVIEW_TODO_DELAY,
+            )
         elif state and leaving_review:
             leaving_review._service_close_review()
         return result

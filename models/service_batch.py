@@ -4,6 +4,8 @@
 
 import time
 
+from odoo import fields
+
 from .service_constants import CONCURRENCY_ERRORS
 
 # a run meeting a concurrent run's committed rows starts again on fresh data at most this often
@@ -22,6 +24,28 @@ def owns_cursor(env):
     the transaction is the caller's, not ours to commit or roll back.
     """
     return bool(env.context.get("ir_cron_progress_id"))
+
+
+def wake_cron(cron, at):
+    """Wake the scheduled action ``cron`` at ``at``, unless a trigger or its next call still to come runs
+    it by then; returns the trigger made, if any.
+
+    Only what is still to come counts: a trigger or a ``nextcall`` already
+    due may be the one a running action consumes (it deletes its past
+    triggers when it ends), and that run may have locked its batch before
+    the caller's rows were committed.
+    """
+    now = fields.Datetime.now()
+    if at > now:
+        if cron.nextcall and now < cron.nextcall <= at:
+            return None
+        cron.env.cr.execute(
+            "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at > %s AND call_at <= %s LIMIT 1",
+            (cron.id, now, at),
+        )
+        if cron.env.cr.fetchone():
+            return None
+    return cron._trigger(at=at)
 
 
 def run_locked_batches(env, step, batch_size, commit=None, time_budget=None):

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 
 from ..engine import escalation as engine
 from ..engine import routing as routing_engine
-from .service_batch import run_locked_batches
+from .service_batch import run_locked_batches, wake_cron
 from .service_constants import CONCURRENCY_ERRORS, OPEN_OFFER_STATES
 from .service_outbox import Outbox
 
@@ -169,12 +169,8 @@ class ServiceOffer(models.Model):
 
     @api.model
     def _service_wake(self, at):
-        """Wake the escalation action at ``at``, unless it runs by then anyway; one trigger per transaction.
-
-        Only what is still to come counts as "runs by then": a trigger or a
-        ``nextcall`` already due may be the one a running action consumes (it
-        deletes its past triggers when it ends).
-        """
+        """Wake the escalation action at ``at``, unless it runs by then anyway (``wake_cron``); one trigger
+        per transaction."""
         if not at:
             return
         later = self.env.cr.postcommit.data.get(WAKE_LATER_KEY)
@@ -193,17 +189,9 @@ class ServiceOffer(models.Model):
         cron = cron and cron.sudo()
         if not cron or not cron.active:
             return
-        now = fields.Datetime.now()
-        if at > now:
-            if cron.nextcall and now < cron.nextcall <= at:
-                return
-            self.env.cr.execute(
-                "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at > %s AND call_at <= %s LIMIT 1",
-                (cron.id, now, at),
-            )
-            if self.env.cr.fetchone():
-                return
-        woken[at] = cron._trigger(at=at).id
+        trigger = wake_cron(cron, at)
+        if trigger:
+            woken[at] = trigger.id
 
     @api.model
     def _service_next_due(self):

@@ -1,10 +1,13 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime
 from unittest.mock import patch
 
-from odoo import tools
+from odoo import fields, tools
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
+
+from odoo.addons.crm_service_routing.models.crm_lead import REVIEW_TODO_DELAY
 
 from .common import ServiceRoutingCase
 
@@ -232,6 +235,31 @@ class TestBackoffice(ServiceRoutingCase):
             self.assertIn(f"res_id={lead.id}", str(mail.body_html))
             self.assertNotIn(f"res_id={other.id}", str(mail.body_html))
             self.assertIn(company.name, str(mail.body_html))
+
+    def test_inquiries_held_one_after_another_wake_the_backstop_once(self):
+        """A stream of inquiries held for review wakes the backstop for their to-dos once, within
+        REVIEW_TODO_DELAY; a trigger already due does not count (a running backstop may consume it after
+        it locked its batch)."""
+        cron = self.env.ref("crm_service_routing.ir_cron_route_pending").sudo()
+        cron.nextcall = fields.Datetime.now() + datetime.timedelta(days=1)
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        start = fields.Datetime.now()
+        held = self.env["crm.lead"]
+        for name in ("Gas boiler smells", "Gas boiler leaks", "Gas boiler hisses"):
+            held |= self._create_inquiry(name=name, equipment_type_id=self.type_gas.id)
+        self.assertEqual(set(held.mapped("routing_state")), {"review"})
+        self.assertTrue(all(held.mapped("service_review_todo")))
+        trigger = Trigger.search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(trigger), 1, "woken once for the three")
+        self.assertGreater(trigger.call_at, start)
+        self.assertLessEqual(trigger.call_at, fields.Datetime.now() + REVIEW_TODO_DELAY)
+        # a trigger already due may be the one a running backstop consumes: the next inquiry makes its own
+        trigger.call_at = fields.Datetime.now() - datetime.timedelta(seconds=1)
+        self._create_inquiry(name="Gas boiler rattles", equipment_type_id=self.type_gas.id)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 2)
+        # the backstop's run makes every to-do
+        self.assertEqual(self.env["crm.lead"]._service_make_review_todos().filtered(lambda lead: lead in held), held)
 
     def test_routing_reaches_the_chatter_and_review_makes_a_to_do(self):
         gas = (
