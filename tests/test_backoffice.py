@@ -258,8 +258,17 @@ class TestBackoffice(ServiceRoutingCase):
         trigger.call_at = fields.Datetime.now() - datetime.timedelta(seconds=1)
         self._create_inquiry(name="Gas boiler rattles", equipment_type_id=self.type_gas.id)
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), 2)
-        # the backstop's run makes every to-do
-        self.assertEqual(self.env["crm.lead"]._service_make_review_todos().filtered(lambda lead: lead in held), held)
+        # the backstop's run makes the to-dos; a full batch of them has it run again at once for the rest
+        progress = self.env["ir.cron.progress"].sudo().create({"cron_id": cron.id, "remaining": 0, "done": 0})
+        Lead = self.env["crm.lead"].with_context(ir_cron_progress_id=progress.id)
+        Lead._route_pending(batch_size=2)
+        self.assertEqual(progress.remaining, 1, "a full batch of to-dos: the rest at once")
+        Lead._route_pending(batch_size=10)
+        self.assertEqual(progress.remaining, 0)
+        self.assertFalse(any(held.mapped("service_review_todo")))
+        self.assertEqual(
+            len(held.activity_ids.filtered(lambda activity: activity.activity_type_id == self.review_type)), 3
+        )
 
     def test_routing_reaches_the_chatter_and_review_makes_a_to_do(self):
         gas = (
