@@ -22,7 +22,7 @@ import random
 import statistics
 import time
 
-from bench_db import vacuum_analyze
+from bench_db import percentile, vacuum_analyze
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -35,11 +35,6 @@ INDEXES = ("res_partner__email_normalized_index", "service_contract__reference_k
 
 def log(message):
     print(message, flush=True)
-
-
-def percentile(values, pct):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100.0 * (len(ordered) - 1)))]
 
 
 class Bench:

@@ -26,7 +26,7 @@ import statistics
 import time
 from collections import Counter, defaultdict
 
-from bench_db import vacuum_analyze
+from bench_db import percentile, vacuum_analyze
 from psycopg2.extras import execute_values
 
 import odoo
@@ -35,11 +35,6 @@ from odoo import SUPERUSER_ID, api, sql_db
 COUNTRIES = (("DE", 0.7), ("AT", 0.15), ("CH", 0.15))
 TYPES = (("BENCH-HP", "Heat Pump"), ("BENCH-PV", "PV System"), ("BENCH-WB", "Wallbox"), ("BENCH-BAT", "Battery"))
 SEED = 20261122
-
-
-def percentile(values, pct):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100.0 * (len(ordered) - 1)))]
 
 
 def log(message):
