@@ -598,10 +598,7 @@ class CrmLead(models.Model):
             vals = dict(vals, service_review_todo=False)
         result = self.sudo().with_context(service_routing_write=ROUTING_WRITE).write(vals)
         if state == lifecycle.REVIEW:
-            wake_cron(
-                self.env.ref("crm_service_routing.ir_cron_route_pending").sudo(),
-                fields.Datetime.now() + REVIEW_TODO_DELAY,
-            )
+            wake_cron(self.env, "crm_service_routing.ir_cron_route_pending", fields.Datetime.now() + REVIEW_TODO_DELAY)
         elif state and leaving_review:
             leaving_review._service_close_review()
         return result

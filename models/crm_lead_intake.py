@@ -205,16 +205,14 @@ class CrmLead(models.Model):
         Key = self.env["service.intake.key"]
         company_id, source = self.env.company.id, self._service_intake_source(values)
         fingerprint = self._service_intake_fingerprint(values)
-        # a retry answers with what the first request created, whatever has
-        # changed since (an appointment now past, a retired SLA tier)
-        used = Key._lookup(company_id, source, ref)
-        if used:
-            return self._service_intake_duplicate(used, ref, source, fingerprint)
-        vals = self._service_intake_vals(values)
+        # the key first (one query for a new key): a request that turns out
+        # bad below leaves nothing, its transaction (or savepoint) rolled back
         key_id = Key._reserve(company_id, source, ref, fingerprint)
-        if not key_id:  # taken since the look-up, and visible: by this transaction
+        if not key_id:
+            # a retry answers with what the first request created, whatever has
+            # changed since (an appointment now past, a retired SLA tier)
             return self._service_intake_duplicate(Key._lookup(company_id, source, ref), ref, source, fingerprint)
-        lead = self._service_intake_create(vals)
+        lead = self._service_intake_create(self._service_intake_vals(values))
         Key._attach(key_id, lead.id)
         return lead._service_intake_result("created", ref)
 

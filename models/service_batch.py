@@ -26,25 +26,34 @@ def owns_cursor(env):
     return bool(env.context.get("ir_cron_progress_id"))
 
 
-def wake_cron(cron, at):
-    """Wake the scheduled action ``cron`` at ``at``, unless a trigger or its next call still to come runs
-    it by then; returns the trigger made, if any.
+def wake_cron(env, xmlid, at):
+    """Wake the scheduled action ``xmlid`` at ``at``, unless it is archived or gone, or a trigger or its
+    next call still to come runs it by then; returns the trigger made, if any.
 
     Only what is still to come counts: a trigger or a ``nextcall`` already
     due may be the one a running action consumes (it deletes its past
     triggers when it ends), and that run may have locked its batch before
-    the caller's rows were committed.
+    the caller's rows were committed. One query decides (every intake wakes
+    the escalation for its offer's deadline), a second makes the trigger.
     """
+    cron_id = env["ir.model.data"]._xmlid_to_res_model_res_id(xmlid, raise_if_not_found=False)[1]
+    if not cron_id:
+        return None
+    cron = env["ir.cron"].sudo().browse(cron_id)
+    cron.flush_recordset(["active", "nextcall"])
     now = fields.Datetime.now()
-    if at > now:
-        if cron.nextcall and now < cron.nextcall <= at:
-            return None
-        cron.env.cr.execute(
-            "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at > %s AND call_at <= %s LIMIT 1",
-            (cron.id, now, at),
-        )
-        if cron.env.cr.fetchone():
-            return None
+    env.cr.execute(
+        """SELECT c.active AND NOT (
+                      %(later)s AND (c.nextcall > %(now)s AND c.nextcall <= %(at)s
+                                     OR EXISTS (SELECT 1 FROM ir_cron_trigger t
+                                                 WHERE t.cron_id = c.id AND t.call_at > %(now)s
+                                                   AND t.call_at <= %(at)s)))
+             FROM ir_cron c WHERE c.id = %(cron)s""",
+        {"cron": cron_id, "now": now, "at": at, "later": at > now},
+    )
+    row = env.cr.fetchone()
+    if not (row and row[0]):
+        return None
     return cron._trigger(at=at)
 
 

@@ -98,3 +98,24 @@ class ServiceEscalationStage(models.Model):
                 action=labels.get(stage.action, ""),
                 hours=format(stage.after_hours, "g"),
             )
+
+    # ------------------------------------------------------------
+    # CRUD: the ladders are kept for the registry (service.level._service_ladder_of)
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        stages = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return stages
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"level_id", "after_hours", "action", "sequence"}.intersection(vals):
+            self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result

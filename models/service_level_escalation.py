@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import datetime
 
-from odoo import fields, models
+from odoo import api, fields, models, tools
 
 from ..engine import escalation as engine
 
@@ -43,10 +43,18 @@ class ServiceLevel(models.Model):
     def _service_ladder(self):
         """The ladder as engine stages, in order."""
         self.ensure_one()
-        return [
+        return list(self._service_ladder_of(self.id))
+
+    @api.model
+    @tools.ormcache("level_id")
+    def _service_ladder_of(self, level_id):
+        """The ladder of a tier, kept for the registry: every offer made reads it for its deadline (two
+        queries), and it changes when a manager edits it (see service.escalation.stage)."""
+        stages = self.sudo().browse(level_id).escalation_stage_ids
+        return tuple(
             engine.Stage(stage.id, stage.after_hours, stage.action)
-            for stage in self.escalation_stage_ids.sorted(lambda s: (s.after_hours, s.sequence, s.id))
-        ]
+            for stage in stages.sorted(lambda s: (s.after_hours, s.sequence, s.id))
+        )
 
     def _service_calendar(self, company):
         """The working hours of this tier for ``company``, or an empty recordset (wall-clock hours)."""

@@ -185,11 +185,7 @@ class ServiceOffer(models.Model):
             if self.env.cr.fetchone():
                 return
             woken.clear()
-        cron = self.env.ref("crm_service_routing.ir_cron_service_escalate", raise_if_not_found=False)
-        cron = cron and cron.sudo()
-        if not cron or not cron.active:
-            return
-        trigger = wake_cron(cron, at)
+        trigger = wake_cron(self.env, "crm_service_routing.ir_cron_service_escalate", at)
         if trigger:
             woken[at] = trigger.id
 

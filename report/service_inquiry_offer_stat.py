@@ -96,35 +96,53 @@ class ServiceInquiryOfferStat(models.Model):
     def init(self):
         columns = ", ".join(STAT_FIELDS)
         updates = ", ".join(f"{fname} = EXCLUDED.{fname}" for fname in STAT_FIELDS)
+        offer_values = ", ".join(f"o.{fname}" for fname in STAT_FIELDS[:16])
+        visit_values = ", ".join(f"v.{fname}" for fname in STAT_FIELDS[16:])
+        upsert = f"""INSERT INTO service_inquiry_offer_stat AS stat (lead_id, {columns})
+                SELECT lead.id, {offer_values}, {visit_values}
+                  FROM crm_lead lead
+                 CROSS JOIN LATERAL (SELECT {STAT_OFFER_COLUMNS} FROM service_offer o WHERE o.lead_id = lead.id) o
+                 CROSS JOIN LATERAL (SELECT {STAT_VISIT_COLUMNS} FROM service_visit v WHERE v.lead_id = lead.id) v"""
         # constants of this module only: no value from outside reaches this text
         self.env.cr.execute(
             SQL(f"""
             CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_refresh(lead_ids integer[]) RETURNS void
             LANGUAGE plpgsql AS $$
             BEGIN
-                -- PL/pgSQL keeps this statement's plan for the connection: every offer and visit
-                -- written runs it, a SQL function would plan it anew each time
-                INSERT INTO service_inquiry_offer_stat AS stat (lead_id, {columns})
-                SELECT lead.id, {", ".join(f"o.{f}" for f in STAT_FIELDS[:16])},
-                       {", ".join(f"v.{f}" for f in STAT_FIELDS[16:])}
-                  FROM crm_lead lead
-                 CROSS JOIN LATERAL (SELECT {STAT_OFFER_COLUMNS} FROM service_offer o WHERE o.lead_id = lead.id) o
-                 CROSS JOIN LATERAL (SELECT {STAT_VISIT_COLUMNS} FROM service_visit v WHERE v.lead_id = lead.id) v
+                {upsert}
                  WHERE lead.id = ANY(lead_ids)
                  ORDER BY lead.id
                     ON CONFLICT (lead_id) DO UPDATE SET {updates};
             END
             $$;
-            CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_trigger() RETURNS trigger
+            CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_refresh_one(p_lead integer) RETURNS void
             LANGUAGE plpgsql AS $$
             BEGIN
+                -- PL/pgSQL keeps this statement's plan for the connection: every offer and visit
+                -- written runs it, a SQL function would plan it anew each time; one inquiry by a
+                -- scalar, whose plan is the same whatever the value (ANY(array) costs twice as much)
+                {upsert}
+                 WHERE lead.id = p_lead
+                    ON CONFLICT (lead_id) DO UPDATE SET {updates};
+            END
+            $$;
+            CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_trigger() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                lead_ids integer[];
+            BEGIN
                 IF TG_OP = 'INSERT' THEN
-                    PERFORM service_inquiry_offer_stat_refresh(ARRAY(SELECT lead_id FROM new_rows));
+                    lead_ids := ARRAY(SELECT DISTINCT lead_id FROM new_rows);
                 ELSIF TG_OP = 'UPDATE' THEN
-                    PERFORM service_inquiry_offer_stat_refresh(
-                        ARRAY(SELECT lead_id FROM new_rows UNION SELECT lead_id FROM old_rows));
+                    lead_ids := ARRAY(SELECT lead_id FROM new_rows UNION SELECT lead_id FROM old_rows);
                 ELSE
-                    PERFORM service_inquiry_offer_stat_refresh(ARRAY(SELECT lead_id FROM old_rows));
+                    lead_ids := ARRAY(SELECT DISTINCT lead_id FROM old_rows);
+                END IF;
+                -- most statements touch one inquiry (an offer made, answered, escalated)
+                IF cardinality(lead_ids) = 1 THEN
+                    PERFORM service_inquiry_offer_stat_refresh_one(lead_ids[1]);
+                ELSIF cardinality(lead_ids) > 1 THEN
+                    PERFORM service_inquiry_offer_stat_refresh(lead_ids);
                 END IF;
                 RETURN NULL;
             END

@@ -116,6 +116,36 @@ class TestEscalation(ServiceRoutingCase):
         cron = self.env.ref("crm_service_routing.ir_cron_service_escalate")
         self.assertTrue(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id), ("call_at", "<=", at(1))]))
 
+    def test_a_ladder_edited_applies_to_the_next_offer(self):
+        """The ladders are kept for the registry: an edit, a new stage and a stage removed reach the next offer."""
+        self.assertEqual(self.inquiry(self.standard).service_offer_id.next_escalation_at, at(4))
+        remind = self.standard.escalation_stage_ids.filtered(lambda stage: stage.action == "remind")
+        remind.after_hours = 2
+        offer = self.inquiry(self.standard).service_offer_id
+        self.assertEqual((offer.next_escalation_at, offer.next_escalation_action), (at(2), "remind"))
+        early = self.env["service.escalation.stage"].create(
+            {"level_id": self.standard.id, "after_hours": 1, "action": "notify"}
+        )
+        offer = self.inquiry(self.standard).service_offer_id
+        self.assertEqual((offer.next_escalation_at, offer.next_escalation_stage_id), (at(1), early))
+        (early | remind).unlink()
+        offer = self.inquiry(self.standard).service_offer_id
+        self.assertEqual((offer.next_escalation_at, offer.next_escalation_action), (at(24), "reassign"))
+        # the premium tier's ladder is its own
+        self.assertEqual(self.inquiry(self.premium).service_offer_id.next_escalation_at, at(1))
+
+    def test_an_archived_escalation_action_is_not_woken(self):
+        cron = self.env.ref("crm_service_routing.ir_cron_service_escalate")
+        Trigger = self.env["ir.cron.trigger"]
+        # its next call after the offers' first stage: only a trigger wakes it for them
+        cron.write({"active": False, "nextcall": at(1000)})
+        before = Trigger.search_count([("cron_id", "=", cron.id)])
+        self.inquiry(self.standard)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before)
+        cron.active = True
+        self.inquiry(self.standard)
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
+
     def test_standard_ladder(self):
         """Standard: remind after 4 h, reassign after 24 h, notify the channel manager after 48 h."""
         lead = self.inquiry(self.standard)

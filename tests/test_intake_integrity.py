@@ -255,6 +255,19 @@ class TestIntakeIntegrity(ServiceRoutingCase):
         self.assertEqual((result["status"], result["id"]), ("duplicate", lead.id))
         self.assertEqual(result["routing_state"], first["routing_state"])
 
+    def test_the_key_of_a_refused_request_stays_free(self):
+        """The key is taken before the request is checked: a refused request gives it back, in a batch too."""
+        with self.assertNoNewLead(), self.assertRaisesMessage(ValidationError, "Unknown country XX"):
+            self.submit(external_ref="FIX-1", country="XX")
+        self.assertFalse(self.env["service.intake.key"].sudo().search([("key", "=", "FIX-1")]))
+        results = self.Lead.submit_service_requests(
+            [base_request(external_ref="FIX-2", country="XX"), base_request(external_ref="FIX-2")]
+        )
+        self.assertEqual([r["status"] for r in results], ["error", "created"])
+        self.assertEqual(self.submit(external_ref="FIX-1")["status"], "created")
+        # the corrected request is the one its key answers a retry with
+        self.assertEqual(self.submit(external_ref="FIX-2"), {**results[1], "status": "duplicate"})
+
     def test_other_request_under_a_used_key_is_refused(self):
         first = self.submit(external_ref="IDEM-2", description="first")
         for values in ({"description": "second"}, {"description": None}, {"zip": "80333"}, {"phone": None}):

@@ -22,11 +22,13 @@ T0 = datetime.datetime(2026, 6, 1, 8, 0)
 # technician's language and time zone (its mail), the offer, the escalation's wake-up, the
 # inquiry.
 ROUTE_QUERIES = 8
-# the first of a transaction reads once what the next ones find in the cache: the user, the
-# inquiry's customer, the tier's ladder
-ROUTE_QUERIES_FIRST = 11
-ACCEPT_QUERIES = 23  # 21, and the customer's message recorded (crm_lead_customer_notice.py; its cron id read cold)
-DECLINE_QUERIES = 31  # the answer, then the inquiry routed to the next technician
+# the first of a transaction reads once what the next ones find in the cache: the user and the
+# inquiry's customer (the tiers' ladders are kept for the registry)
+ROUTE_QUERIES_FIRST = 9
+# the answer, the inquiry accepted, its follow-up's wake-up in one query (service_batch.wake_cron), and
+# the customer's message recorded (crm_lead_customer_notice.py)
+ACCEPT_QUERIES = 16
+DECLINE_QUERIES = 30  # the answer, then the inquiry routed to the next technician
 # one escalation batch of reminders: a fixed part (with the technicians' country, for the time zone
 # of the mails); the writes, mails and notes of the batch are set-based: nothing more per due offer
 ESCALATION_BATCH_QUERIES = 24
@@ -34,7 +36,7 @@ ESCALATION_QUERIES_PER_OFFER = 0
 # a batch of reminders, channel-manager notices and reassignments: the fixed part (routing read cold
 # once; the reassigned inquiries' slots and declines, their postal code and candidates read once for
 # the batch), and the claim of each reassigned inquiry, which stays inquiry by inquiry
-ESCALATION_MIXED_BATCH_QUERIES = 69
+ESCALATION_MIXED_BATCH_QUERIES = 67
 ESCALATION_QUERIES_PER_REASSIGN = 1
 
 
