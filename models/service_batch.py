@@ -36,7 +36,7 @@ def wake_cron(env, xmlid, at):
     the caller's rows were committed. One query decides (every intake wakes
     the escalation for its offer's deadline), a second makes the trigger.
     """
-    cron_id = env["ir.model.data"]._xmlid_to_res_model_res_id(xmlid, raise_if_not_found=False)[1]
+    cron_id = env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=False)
     if not cron_id:
         return None
     cron = env["ir.cron"].sudo().browse(cron_id)

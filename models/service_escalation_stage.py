@@ -66,7 +66,8 @@ class ServiceEscalationStage(models.Model):
         offer whatever happens), and no stage repeats another at the same hour."""
         labels = dict(ESCALATION_ACTIONS)
         for level in self.level_id:
-            ladder = level.escalation_stage_ids.sorted(lambda s: (s.after_hours, s.sequence, s.id))
+            # the stages as they are now, not the ladder kept for the registry (cleared after the write)
+            ladder = level._service_ladder_stages()
             seen = set()
             for index, stage in enumerate(ladder):
                 if (stage.after_hours, stage.action) in seen:

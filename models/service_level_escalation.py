@@ -50,11 +50,15 @@ class ServiceLevel(models.Model):
     def _service_ladder_of(self, level_id):
         """The ladder of a tier, kept for the registry: every offer made reads it for its deadline (two
         queries), and it changes when a manager edits it (see service.escalation.stage)."""
-        stages = self.sudo().browse(level_id).escalation_stage_ids
         return tuple(
             engine.Stage(stage.id, stage.after_hours, stage.action)
-            for stage in stages.sorted(lambda s: (s.after_hours, s.sequence, s.id))
+            for stage in self.sudo().browse(level_id)._service_ladder_stages()
         )
+
+    def _service_ladder_stages(self):
+        """The stages of the ladder in the order they run."""
+        self.ensure_one()
+        return self.escalation_stage_ids.sorted(lambda s: (s.after_hours, s.sequence, s.id))
 
     def _service_calendar(self, company):
         """The working hours of this tier for ``company``, or an empty recordset (wall-clock hours)."""
