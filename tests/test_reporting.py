@@ -647,6 +647,36 @@ class TestReporting(ServiceRoutingCase):
         finally:
             gc.enable()
 
+    def test_groups_of_one_technician_share_its_record(self):
+        """By technician and equipment type, a technician's groups hold one record of it, which
+        prefetches the other technicians of the read: their names cost one query for all groups."""
+        Report = self.env["service.inquiry.report"].with_user(self.user_dispatcher)
+        rows = Report._read_group([], ["technician_id", "equipment_type_id"], ["__count"])
+        by_technician = {}
+        for technician, equipment_type, count in rows:
+            self.assertEqual(technician._name, "res.partner")
+            self.assertEqual(equipment_type._name, "service.equipment.type")
+            self.assertGreater(count, 0)
+            by_technician.setdefault(technician.id, []).append(technician)
+        self.assertEqual(set(by_technician), {self.tech_anna.id, self.tech_bernd.id, self.tech_carla.id})
+        self.assertTrue(any(len(records) > 1 for records in by_technician.values()), "a technician in two groups")
+        for records in by_technician.values():
+            self.assertTrue(all(record is records[0] for record in records))
+        self.assertEqual(set(rows[0][0]._prefetch_ids), set(by_technician))
+        self.env.invalidate_all()
+        partner_reads = []
+        execute = Cursor.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            if isinstance(query, SQL) and 'FROM "res_partner"' in query.code:
+                partner_reads.append(query)
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", spy):
+            names = {record.id: record.name for records in by_technician.values() for record in records}
+        self.assertEqual(len(partner_reads), 1, "one read of the technicians for all groups")
+        self.assertEqual(names[self.tech_bernd.id], self.tech_bernd.sudo().name)
+
     # ------------------------------------------------------------
     # access
     # ------------------------------------------------------------

@@ -256,6 +256,7 @@ class Bench:
     def explain_search(self, model):
         """EXPLAIN ANALYZE of the query a search_read of every row sends, as the administrator."""
         Model = self.env(user=self.admin_id)[model]
+        Model._service_plain_plan()
         query = Model._search([], order=Model._order)
         self.cr.execute(SQL("EXPLAIN (ANALYZE, TIMING OFF) %s", query.select(SQL("*"))))
         return "\n".join("    " + row[0] for row in self.cr.fetchall())
@@ -264,6 +265,8 @@ class Bench:
         """EXPLAIN ANALYZE of the query the ORM sends for this grouped read, as the administrator."""
         env = self.env(user=self.admin_id)
         Model = env[model]
+        # the settings the grouped read itself runs with (work_mem for its sort in memory)
+        Model._service_plain_plan()
         query = Model._search([])
         groupby_terms = {spec: Model._read_group_groupby(spec, query) for spec in groupby}
         select = [*groupby_terms.values(), *(Model._read_group_select(spec, query) for spec in aggregates)]
