@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The one loop of the addon's scheduled actions: locked batches, committed one by one."""
 
+import os
 import time
 
 from odoo import fields
@@ -14,6 +15,8 @@ MAX_CONCURRENCY_RETRIES = 5
 # run, woken at once: Odoo stops a cron worker whose run takes longer than limit_time_real
 # (120 s by default), and work keeps arriving while it runs
 TIME_BUDGET = 60
+# postcommit.data key: the cron workers are told after this transaction's commit
+CRON_WORKERS_TOLD = "crm_service_routing.cron_workers_told"
 
 
 def owns_cursor(env):
@@ -26,15 +29,20 @@ def owns_cursor(env):
     return bool(env.context.get("ir_cron_progress_id"))
 
 
-def wake_cron(env, xmlid, at):
+def wake_cron(env, xmlid, at, made=()):
     """Wake the scheduled action ``xmlid`` at ``at``, unless it is archived or gone, or a trigger or its
     next call still to come runs it by then; returns the trigger made, if any.
 
     Only what is still to come counts: a trigger or a ``nextcall`` already
     due may be the one a running action consumes (it deletes its past
     triggers when it ends), and that run may have locked its batch before
-    the caller's rows were committed. One query decides (every intake wakes
-    the escalation for its offer's deadline), a second makes the trigger.
+    the caller's rows were committed. ``made``: triggers this transaction
+    made for it by ``at``; one of them still there (not undone with a
+    savepoint) counts, due or not, as no run can use it up before this
+    transaction commits. One statement decides and makes the trigger (every
+    intake wakes the escalation for its offer): what ``ir.cron._trigger``
+    does, without reading the scheduled action once more, and its workers
+    told once per transaction.
     """
     cron_id = env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=False)
     if not cron_id:
@@ -43,18 +51,33 @@ def wake_cron(env, xmlid, at):
     cron.flush_recordset(["active", "nextcall"])
     now = fields.Datetime.now()
     env.cr.execute(
-        """SELECT c.active AND NOT (
-                      %(later)s AND (c.nextcall > %(now)s AND c.nextcall <= %(at)s
-                                     OR EXISTS (SELECT 1 FROM ir_cron_trigger t
-                                                 WHERE t.cron_id = c.id AND t.call_at > %(now)s
-                                                   AND t.call_at <= %(at)s)))
-             FROM ir_cron c WHERE c.id = %(cron)s""",
-        {"cron": cron_id, "now": now, "at": at, "later": at > now},
+        """INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+           SELECT c.id, %(at)s, %(uid)s, %(uid)s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+             FROM ir_cron c
+            WHERE c.id = %(cron)s AND c.active
+              AND NOT EXISTS (SELECT 1 FROM ir_cron_trigger t WHERE t.id = ANY(%(made)s))
+              AND NOT (%(later)s AND (c.nextcall > %(now)s AND c.nextcall <= %(at)s
+                                      OR EXISTS (SELECT 1 FROM ir_cron_trigger t
+                                                  WHERE t.cron_id = c.id AND t.call_at > %(now)s
+                                                    AND t.call_at <= %(at)s)))
+           RETURNING id""",
+        {"cron": cron_id, "now": now, "at": at, "later": at > now, "uid": env.uid, "made": list(made)},
     )
     row = env.cr.fetchone()
-    if not (row and row[0]):
+    if not row:
         return None
-    return cron._trigger(at=at)
+    if at <= now or os.getenv("ODOO_NOTIFY_CRON_CHANGES"):
+        notify_cron_workers(env, cron)
+    return env["ir.cron.trigger"].sudo().browse(row[0])
+
+
+def notify_cron_workers(env, cron):
+    """Tell the cron workers after the commit that a trigger is due (``ir.cron._notifydb``), once per
+    transaction: the message wakes them for every scheduled action of the database."""
+    postcommit = env.cr.postcommit
+    if not postcommit.data.get(CRON_WORKERS_TOLD):
+        postcommit.data[CRON_WORKERS_TOLD] = True
+        postcommit.add(cron._notifydb)
 
 
 def run_locked_batches(env, step, batch_size, commit=None, time_budget=None):

@@ -5,7 +5,7 @@ import logging
 
 from odoo import api, fields, models
 
-from .service_batch import run_locked_batches
+from .service_batch import notify_cron_workers, run_locked_batches
 from .service_constants import CONCURRENCY_ERRORS
 
 _logger = logging.getLogger(__name__)
@@ -117,10 +117,8 @@ class ServiceCustomerNotice(models.Model):
         created = self.env.cr.fetchall()
         if created:
             self.env["crm.lead"].invalidate_model(["service_notice_ids"])
-            postcommit = self.env.cr.postcommit
-            if any(state == "pending" for _id, state in created) and not postcommit.data.get(SEND_CRON):
-                postcommit.data[SEND_CRON] = True
-                postcommit.add(self.env["ir.cron"].browse(cron_id)._notifydb)
+            if any(state == "pending" for _id, state in created):
+                notify_cron_workers(self.env, self.env["ir.cron"].browse(cron_id))
         return [row[0] for row in created]
 
     # ------------------------------------------------------------

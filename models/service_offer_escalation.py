@@ -177,15 +177,10 @@ class ServiceOffer(models.Model):
         if later is not None:
             later.append(at)
             return
-        # {moment: trigger id} this transaction woke it for; a trigger undone with a savepoint is forgotten
+        # {moment: trigger id} this transaction woke it for; one undone with a savepoint no longer counts
         woken = self.env.cr.postcommit.data.setdefault(WAKE_KEY, {})
         earlier = [trigger_id for moment, trigger_id in woken.items() if moment <= at]
-        if earlier:
-            self.env.cr.execute("SELECT 1 FROM ir_cron_trigger WHERE id = ANY(%s) LIMIT 1", (earlier,))
-            if self.env.cr.fetchone():
-                return
-            woken.clear()
-        trigger = wake_cron(self.env, "crm_service_routing.ir_cron_service_escalate", at)
+        trigger = wake_cron(self.env, "crm_service_routing.ir_cron_service_escalate", at, made=earlier)
         if trigger:
             woken[at] = trigger.id
 

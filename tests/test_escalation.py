@@ -146,6 +146,47 @@ class TestEscalation(ServiceRoutingCase):
         self.inquiry(self.standard)
         self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before + 1)
 
+    def test_woken_once_per_moment_and_its_workers_told_once(self):
+        """One statement wakes the action: a second wake for the same moment makes no second trigger,
+        a wake undone with a savepoint is made again, and its workers are told once per transaction."""
+        cron = self.env.ref("crm_service_routing.ir_cron_service_escalate")
+        Trigger = self.env["ir.cron.trigger"]
+        # its next call is far off: only a trigger of this test wakes it
+        cron.nextcall = at(1000)
+        self.env.cr.postcommit.clear()
+
+        def triggers():
+            return Trigger.search([("cron_id", "=", cron.id), ("call_at", ">=", at(0)), ("call_at", "<=", at(6))])
+
+        def workers_told():
+            return sum(1 for func in self.env.cr.postcommit._funcs if getattr(func, "__name__", "") == "_notifydb")
+
+        with freeze_time(at(0)):
+            before = triggers()
+            with self.assertQueryCount(1):
+                self.Offer._service_wake(at(5))
+            made = triggers() - before
+            self.assertEqual(made.call_at, at(5))
+            self.assertEqual(made.create_uid, self.env.user)
+            self.Offer._service_wake(at(5))
+            self.Offer._service_wake(at(6))
+            self.assertEqual(triggers() - before, made, "the trigger at 5 h runs it by 6 h")
+            self.assertEqual(workers_told(), 0, "nothing due yet: the workers find it at their next poll")
+            # a trigger undone with its savepoint no longer counts
+            self.env.cr.postcommit.clear()
+            with self.assertRaisesRegex(RuntimeError, "undone"), self.env.cr.savepoint():
+                self.Offer._service_wake(at(4))
+                self.assertTrue(triggers().filtered(lambda trigger: trigger.call_at == at(4)))
+                raise RuntimeError("undone")
+            self.Offer._service_wake(at(4))
+            self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(4))), 1)
+            # due now: the workers are told after the commit, once for the transaction
+            self.Offer._service_wake(at(0))
+            self.env.cr.postcommit.data.pop("crm_service_routing.escalation_woken")
+            self.Offer._service_wake(at(0))
+            self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(0))), 2)
+            self.assertEqual(workers_told(), 1)
+
     def test_standard_ladder(self):
         """Standard: remind after 4 h, reassign after 24 h, notify the channel manager after 48 h."""
         lead = self.inquiry(self.standard)
