@@ -27,6 +27,23 @@ def in_days(days, hour=9, minute=30):
     return when.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
+def service_request(**values):
+    """A service request as an integration sends it (``submit_service_request``), for the inquiry of
+    ``ServiceRoutingCase._inquiry_vals``; a value None leaves its key out."""
+    request = {
+        "name": "Heat pump makes noise",
+        "service_occasion": "repair",
+        "contact_name": "Eva Neu",
+        "email": "eva.neu@example.org",
+        "zip": "80331",
+        "city": "München",
+        "country": "DE",
+        "equipment": "HP-AW",
+        **values,
+    }
+    return {key: value for key, value in request.items() if value is not None}
+
+
 class _ThreadTransaction(api.Transaction):
     """A transaction that keeps its registry when reset (after a serialization failure)."""
 

@@ -21,7 +21,7 @@ from ..models.service_input import (
     parse_id,
     parse_selection,
 )
-from .common import in_days
+from .common import in_days, service_request
 from .test_portal import ServicePortalCase
 
 HOSTILE_TEXT = "<script>alert('x')</script> Pump <noisy> pressure < 2 bar & a<b > c &amp; done"
@@ -30,16 +30,8 @@ INTAKE_EXAMPLES = 60
 
 
 def intake_request(**values):
-    request = {
-        "service_occasion": "repair",
-        "contact_name": "Eva Neu",
-        "email": "eva.neu@example.org",
-        "zip": "80331",
-        "city": "München",
-        "country": "DE",
-    }
-    request.update(values)
-    return {key: value for key, value in request.items() if value is not None}
+    """The least a request holds: no title, no equipment."""
+    return service_request(**{"name": None, "equipment": None, **values})
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")

@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
-from .common import ServiceRoutingCase
+from .common import ServiceRoutingCase, service_request
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
@@ -279,17 +279,7 @@ class TestLifecycle(ServiceRoutingCase):
         self.assertFalse(merged.review_reason)
 
     def _request(self, ref):
-        return {
-            "external_ref": ref,
-            "name": "Heat pump makes noise",
-            "service_occasion": "repair",
-            "contact_name": "Eva Neu",
-            "email": "eva.neu@example.org",
-            "zip": "80331",
-            "city": "München",
-            "country": "DE",
-            "equipment": "HP-AW",
-        }
+        return service_request(external_ref=ref)
 
     # ------------------------------------------------------------
     # validation on write as on create

@@ -12,7 +12,7 @@ import datetime
 from odoo import Command
 from odoo.tests import freeze_time, tagged
 
-from .common import ServiceRoutingCase
+from .common import ServiceRoutingCase, service_request
 
 T0 = datetime.datetime(2026, 6, 1, 8, 0)
 
@@ -120,17 +120,7 @@ class TestQueryBudgets(ServiceRoutingCase):
 
         for number in range(3):
             plain, _lead = queries(lambda: Lead.create({"name": "Sales lead", "email_from": "buyer@example.org"}))
-            request = {
-                "external_ref": f"BUDGET-{number}",
-                "service_occasion": "repair",
-                "name": "Heat pump makes noise",
-                "contact_name": "Eva Neu",
-                "email": "eva.neu@example.org",
-                "zip": "80331",
-                "city": "München",
-                "country": "DE",
-                "equipment": "HP-AW",
-            }
+            request = service_request(external_ref=f"BUDGET-{number}")
             intake, answer = queries(lambda request=request: Lead.submit_service_request(request))
             self.assertEqual(answer["routing_state"], "offered")
         # the third of each (the first two warmed what a process reads once)
