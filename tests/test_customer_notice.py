@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from .common import ServiceRoutingCase, in_days
+from .common import ServiceRoutingCase, in_days, service_request
 
 SUBTYPE = "crm_service_routing.mt_lead_service_customer_notice"
 
@@ -26,16 +26,8 @@ class TestCustomerNotice(ServiceRoutingCase):
         cls.Notice.search([("state", "in", ("pending", "held"))]).write({"state": "skipped"})
 
     def request(self, **values):
-        payload = {
-            "service_occasion": "repair",
-            "name": "Heat pump makes noise",
-            "contact_name": "Eva Neu",
-            "email": "eva.neu@example.org",
-            "zip": "80331",
-            "city": "München",
-            "equipment": "HP-AW",
-            **values,
-        }
+        # no country: the company's
+        payload = service_request(**{"country": None, **values})
         return self.Lead.browse(self.Lead.submit_service_request(payload)["id"])
 
     def send(self):

@@ -15,7 +15,7 @@ from odoo.addons.mail.tests.common import mail_new_test_user
 
 from ..engine import escalation as engine
 from ..models import service_outbox
-from ..models.service_offer_escalation import RETRY_DELAY
+from ..models.service_offer_escalation import RETRY_DELAY, WAKE_KEY
 from .common import ServiceRoutingCase
 
 T0 = datetime.datetime(2026, 3, 2, 8, 0)  # a Monday, 09:00 in Munich
@@ -182,7 +182,7 @@ class TestEscalation(ServiceRoutingCase):
             self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(4))), 1)
             # due now: the workers are told after the commit, once for the transaction
             self.Offer._service_wake(at(0))
-            self.env.cr.postcommit.data.pop("crm_service_routing.escalation_woken")
+            self.env.cr.postcommit.data.pop(WAKE_KEY)
             self.Offer._service_wake(at(0))
             self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(0))), 2)
             self.assertEqual(workers_told(), 1)

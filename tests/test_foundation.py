@@ -17,7 +17,7 @@ from odoo.tools import mute_logger
 from odoo.addons.crm_service_routing.models import service_batch
 from odoo.addons.crm_service_routing.models.service_batch import run_locked_batches
 
-from .common import ServiceRoutingCase
+from .common import ServiceRoutingCase, service_request
 
 
 def future(days=7):
@@ -268,18 +268,10 @@ class TestGeodata(ServiceRoutingCase):
 @tagged("post_install", "-at_install", "crm_service_routing")
 class TestIntake(ServiceRoutingCase):
     def request(self, **values):
-        base = {
-            "service_occasion": "repair",
-            "equipment": "hp-aw",
-            "contact_name": "Eva Neu",
-            "email": "Eva.Neu@Example.org",
-            "phone": "089 7654321",
-            "zip": "80331",
-            "city": "München",
-            "country": "DE",
-        }
-        base.update(values)
-        return {key: value for key, value in base.items() if value is not None}
+        # a customer's e-mail as typed, the equipment by its code in lower case, and a phone
+        return service_request(
+            **{"name": None, "equipment": "hp-aw", "email": "Eva.Neu@Example.org", "phone": "089 7654321", **values}
+        )
 
     def submit(self, **values):
         return self.env["crm.lead"].submit_service_request(self.request(**values))

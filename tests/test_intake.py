@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from .common import ServiceRoutingCase, in_days
+from .common import ServiceRoutingCase, in_days, service_request
 
 # what a caller learns: nothing of the customer, contract or technician matched
 RESULT_KEYS = {
@@ -35,18 +35,10 @@ class TestIntake(ServiceRoutingCase):
         self.assertEqual(self.Lead.with_context(active_test=False).search_count([]), before, "nothing was saved")
 
     def request(self, **values):
-        base = {
-            "service_occasion": "repair",
-            "equipment": "hp-aw",
-            "contact_name": "Eva Neu",
-            "email": "Eva.Neu@Example.org",
-            "phone": "089 7654321",
-            "zip": "80331",
-            "city": "München",
-            "country": "DE",
-        }
-        base.update(values)
-        return {key: value for key, value in base.items() if value is not None}
+        # a customer's e-mail as typed, the equipment by its code in lower case, and a phone
+        return service_request(
+            **{"name": None, "equipment": "hp-aw", "email": "Eva.Neu@Example.org", "phone": "089 7654321", **values}
+        )
 
     def submit(self, **values):
         return self.Lead.submit_service_request(self.request(**values))

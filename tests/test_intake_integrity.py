@@ -28,23 +28,13 @@ from odoo.addons.crm_service_routing.models.crm_lead_intake import (
     INTAKE_MAX_LENGTHS,
 )
 
-from .common import ServiceRoutingCase, in_days, thread_env
+from .common import ServiceRoutingCase, in_days, service_request, thread_env
 
 INTAKE_LOGGER = "odoo.addons.crm_service_routing.models.crm_lead_intake"
 
 
 def base_request(**values):
-    request = {
-        "service_occasion": "repair",
-        "contact_name": "Eva Neu",
-        "email": "eva.neu@example.org",
-        "phone": "089 7654321",
-        "zip": "80331",
-        "city": "München",
-        "country": "DE",
-    }
-    request.update(values)
-    return {key: value for key, value in request.items() if value is not None}
+    return service_request(**{"name": None, "equipment": None, "phone": "089 7654321", **values})
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
