@@ -11,6 +11,7 @@ from ..engine import lifecycle
 from ..engine.postal import is_valid_postal_code, normalize_postal_code
 from .service_batch import wake_cron
 from .service_constants import (  # noqa: F401 - the selections are imported from here too
+    ENGINE_RULED,
     LIVE_ROUTING_STATES,
     MATCH_METHODS,
     OPEN_OFFER_STATES,
@@ -232,11 +233,31 @@ class CrmLead(models.Model):
 
     @api.constrains("technician_id")
     def _check_technician_id(self):
+        if self.env.context.get("service_engine_ruled") is ENGINE_RULED:
+            # the engine offered an active technician only (crm.lead._service_engine_ruled)
+            return
         for lead in self:
             if lead.technician_id and not lead.technician_id.is_technician:
                 raise ValidationError(
                     self.env._("%(partner)s is not a service technician.", partner=lead.technician_id.display_name)
                 )
+
+    def _check_company(self, fnames=None):
+        """The routing's write of a decision of its engine (crm.lead._service_engine_ruled) changes the
+        routing fields only, and the engine's company rule held for its technician: for an inquiry of a
+        company, the ORM checks the routing fields but the technician, and does not read it again. An
+        inquiry of no company keeps the ORM's check of the technician, stricter than the rule (a
+        technician of no company only)."""
+        context = self.env.context
+        if (
+            context.get("service_engine_ruled") is ENGINE_RULED
+            and context.get("service_routing_write") is ROUTING_WRITE
+            and all(lead.company_id for lead in self)
+        ):
+            fnames = [name for name in (fnames or ROUTING_FIELDS) if name in ROUTING_FIELDS - {"technician_id"}]
+            if not fnames:
+                return None
+        return super()._check_company(fnames)
 
     @api.constrains("zip", "country_id", "service_occasion")
     def _check_service_postal_code(self):

@@ -11,7 +11,7 @@ from odoo.tools import SQL
 
 from ..engine import lifecycle
 from ..engine import routing as engine
-from .service_constants import CONCURRENCY_ERRORS, LIVE_ROUTING_STATES, ROUTING_WRITE
+from .service_constants import CONCURRENCY_ERRORS, ENGINE_RULED, LIVE_ROUTING_STATES, ROUTING_WRITE
 
 _logger = logging.getLogger(__name__)
 
@@ -641,7 +641,11 @@ class CrmLead(models.Model):
         """Write claimed decisions ([(lead, decision, inquiry, candidates, busy)]): their logs in one
         INSERT, their offers in another, then each inquiry's transition; from BATCH_ROUTING decisions on,
         fold the rotation ledger. Returns the logs."""
-        Log = self.env["service.routing.log"].sudo().with_context(service_routing_write=ROUTING_WRITE)
+        ruled = [self._service_engine_ruled(*row[:4], chosen_by=chosen_by) for row in decided]
+        context = {"service_routing_write": ROUTING_WRITE}
+        if all(ruled):
+            context["service_engine_ruled"] = ENGINE_RULED
+        Log = self.env["service.routing.log"].sudo().with_context(**context)
         logs = Log.create(
             [
                 lead._service_log_values(
@@ -655,14 +659,16 @@ class CrmLead(models.Model):
         if offered:
             # an offer withdrawn just before is closed in the database before the new one opens
             self.env.flush_all()
-            self.env["service.offer"].sudo().with_context(service_routing_write=ROUTING_WRITE).create(
+            self.env["service.offer"].sudo().with_context(**context).create(
                 [
                     lead._service_offer_values(decision.technician_id, log, now, override_note=override_note)
                     for lead, decision, log in offered
                 ]
             )
-        for (lead, decision, *_facts), log in zip(decided, logs, strict=True):
+        for (lead, decision, *_facts), log, engine_ruled in zip(decided, logs, ruled, strict=True):
             lead._service_note_routing(trigger, log)
+            if engine_ruled:
+                lead = lead.with_context(service_engine_ruled=ENGINE_RULED)
             if decision.technician_id:
                 lead._service_transition("offer", technician_id=decision.technician_id, offered_at=now)
             else:
@@ -672,6 +678,23 @@ class CrmLead(models.Model):
             # routings sums what the ones before it appended
             self.env["service.rotation.entry"]._fold_after_batch()
         return logs
+
+    @api.model
+    def _service_engine_ruled(self, lead, decision, inquiry, candidates, chosen_by=None):
+        """Whether ``decision`` is one the engine made for ``lead`` in the company it is written in: its
+        technician (if any) ranked, i.e. passed the engine's rules (an active technician of that
+        company, or of none), as its candidate row says. A dispatcher's choice is left to the ORM."""
+        if chosen_by or inquiry.company_id != (lead.company_id or self.env.company).id:
+            return False
+        if not decision.technician_id:
+            return True
+        chosen = next((c for c in candidates if c.id == decision.technician_id), None)
+        return (
+            chosen is not None
+            and chosen.active
+            and chosen.company_id in (None, inquiry.company_id)
+            and any(ranked.id == chosen.id for ranked in decision.ranking)
+        )
 
     def _service_note_routing(self, trigger, log):
         """Why a new inquiry went where it went: the body of the message that tracks its routing state

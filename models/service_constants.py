@@ -83,6 +83,13 @@ LIVE_ROUTING_STATES = lifecycle.LEAD_LIVE_STATES
 # context that comes from outside (RPC, import, a view) cannot hold this
 # object, so no caller can pass for the routing.
 ROUTING_WRITE = object()
+# Marks, beside ROUTING_WRITE, the routing's writes of a decision its engine
+# made (context key ``service_engine_ruled``, see
+# crm.lead._service_engine_ruled): the technician passed the engine's rules (an
+# active technician of the inquiry's company, or of none), so the offer, its
+# log and the inquiry skip the ORM's checks of the same, which would read each
+# technician again.
+ENGINE_RULED = object()
 # Written only by crm.lead._service_transition and the routing's bookkeeping:
 # a plain write, an import or a context key gets a clear error.
 ROUTING_FIELDS = frozenset(

@@ -11,6 +11,7 @@ from ..engine import lifecycle
 from .service_constants import (
     DECLINE_NOTE_MAX,
     DECLINE_REASONS,
+    ENGINE_RULED,
     OFFER_STATES,
     OPEN_OFFER_STATES,
     ROUTING_WRITE,
@@ -92,6 +93,12 @@ class ServiceOffer(models.Model):
         offers = super().create(vals_list)
         offers._service_escalation_after_create()
         return offers
+
+    def _check_company(self, fnames=None):
+        # the engine's company rule held for these already (crm.lead._service_engine_ruled)
+        if self.env.context.get("service_engine_ruled") is ENGINE_RULED:
+            return None
+        return super()._check_company(fnames)
 
     def write(self, vals):
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:

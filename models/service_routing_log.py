@@ -7,7 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tools.misc import format_date, formatLang
 
 from ..engine import routing as engine
-from .service_constants import REVIEW_REASONS, ROUTING_WRITE, TRIGGERS
+from .service_constants import ENGINE_RULED, REVIEW_REASONS, ROUTING_WRITE, TRIGGERS
 from .service_format import format_minutes
 from .service_level import STRATEGY_SELECTION
 
@@ -166,6 +166,12 @@ class ServiceRoutingLog(models.Model):
             if "reason_data" in vals:
                 vals["reason_data"] = _json_without_nulls(vals["reason_data"])
         return super().create(vals_list)
+
+    def _check_company(self, fnames=None):
+        # the engine's company rule held for these already (crm.lead._service_engine_ruled)
+        if self.env.context.get("service_engine_ruled") is ENGINE_RULED:
+            return None
+        return super()._check_company(fnames)
 
     def write(self, vals):
         if self.env.context.get("service_routing_write") is not ROUTING_WRITE:

@@ -225,6 +225,20 @@ class TestCompanyIsolation(ServiceRoutingCase):
                 dropped = {row["id"]: row["rule"] for row in lead.routing_log_ids.decision["dropped"]}
                 self.assertEqual(dropped.get(self.techs[other].id), "company")
 
+    def test_a_dispatchers_choice_keeps_the_company_check(self):
+        """The routing's own offers skip the ORM's company check (the engine's rule is the same); a
+        technician a dispatcher names is checked by the ORM, and the inquiry stays where it was."""
+        result = self.submit(self.company_de, equipment="bwp", service_level="express")
+        lead = self.env["crm.lead"].browse(result["id"])
+        self.assertEqual(lead.technician_id, self.techs[self.company_de])
+        action = lead.with_company(self.company_de).action_service_open_assign()
+        wizard = self.env["crm.lead.assign"].browse(action["res_id"])
+        wizard.technician_id = self.techs[self.company_at]
+        with self.assertRaisesRegex(UserError, "Incompatible companies"), self.env.cr.savepoint():
+            wizard.action_assign()
+        self.assertRecordValues(lead, [{"routing_state": "offered", "technician_id": self.techs[self.company_de].id}])
+        self.assertEqual(lead.offer_ids.technician_id, self.techs[self.company_de])
+
     def test_codes_unique_per_company(self):
         with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
             self.env["service.level"].create({"name": "Twice", "code": "express", "company_id": self.company_at.id})

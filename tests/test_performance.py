@@ -18,13 +18,13 @@ T0 = datetime.datetime(2026, 6, 1, 8, 0)
 
 # routing one inquiry that exists already (the backstop's case), technicians and offers read
 # from the database: the same whether 3 or 23 technicians cover it. In a batch: postal code
-# and areas, candidates, the claim with its rotation credits, the decision, the chosen
-# technician's language and time zone (its mail), the offer, the escalation's wake-up, the
-# inquiry.
-ROUTE_QUERIES = 8
+# and areas, candidates, the claim with its rotation credits, the decision, the offer, the
+# escalation's wake-up, the inquiry. The chosen technician is not read again: the engine's rules
+# (an active technician of the inquiry's company) are the ORM's company and technician checks.
+ROUTE_QUERIES = 7
 # the first of a transaction reads once what the next ones find in the cache: the user and the
 # inquiry's customer (the tiers' ladders are kept for the registry)
-ROUTE_QUERIES_FIRST = 9
+ROUTE_QUERIES_FIRST = 8
 # the answer, the inquiry accepted, its follow-up's wake-up in one query (service_batch.wake_cron), and
 # the customer's message recorded (crm_lead_customer_notice.py)
 ACCEPT_QUERIES = 16
