@@ -39,6 +39,7 @@ from . import crm_lead_toolbar
 from . import crm_lead_uniqueness
 from . import crm_lead_maintenance
 from . import crm_lead_customer_notice
+from . import service_demo
 
 # after crm.lead: its table is complete when the slots' trigger on it is made
 from . import service_technician_slot
