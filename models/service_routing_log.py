@@ -87,6 +87,17 @@ class ServiceRoutingLog(models.Model):
         groups="crm_service_routing.group_service_dispatcher",
     )
 
+    def init(self):
+        # a decision among hundreds of technicians stores tens of KB of facts and ranking, compressed on
+        # their way into the table: lz4 (where PostgreSQL has it) in half the time pglz takes, for a
+        # third more room; rows written before keep theirs
+        self.env.cr.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        if self.env.cr.fetchone()[0]:
+            self.env.cr.execute(
+                """ALTER TABLE service_routing_log ALTER COLUMN facts SET COMPRESSION lz4,
+                                                  ALTER COLUMN decision SET COMPRESSION lz4"""
+            )
+
     @api.depends("lead_id", "create_date")
     def _compute_display_name(self):
         for log in self:

@@ -160,6 +160,24 @@ class TestRoutingFlow(ServiceRoutingCase):
         self._create_inquiry(zip="81675")
         self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers)
 
+    def test_fold_sums_each_technician_and_drops_the_deleted(self):
+        Entry = self.env["service.rotation.entry"]
+        gone = self.env["res.partner"].create({"name": "Left the network", "is_technician": True})
+        company = self.env.company.id
+        Entry._append(company, {self.tech_anna.id: 0.5, self.tech_bernd.id: -0.25, gone.id: 0.75})
+        Entry._append(company, {self.tech_anna.id: 0.25, self.tech_bernd.id: -0.5, gone.id: 0.25})
+        gone.unlink()
+        Entry._fold()
+        self.env.cr.execute(
+            """SELECT technician_id, count(*), sum(change) FROM service_rotation_entry
+                WHERE technician_id = ANY(%s) GROUP BY 1""",
+            ([self.tech_anna.id, self.tech_bernd.id, gone.id],),
+        )
+        self.assertEqual(
+            {row[0]: (row[1], round(row[2], 6)) for row in self.env.cr.fetchall()},
+            {self.tech_anna.id: (1, 0.75), self.tech_bernd.id: (1, -0.75)},
+        )
+
     def test_filters_drop_with_the_rule(self):
         self.tech_carla.service_paused = True
         self.tech_anna.service_away_until = fields.Date.today()
