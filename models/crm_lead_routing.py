@@ -641,7 +641,7 @@ class CrmLead(models.Model):
         """Write claimed decisions ([(lead, decision, inquiry, candidates, busy)]): their logs in one
         INSERT, their offers in another, then each inquiry's transition; from BATCH_ROUTING decisions on,
         fold the rotation ledger. Returns the logs."""
-        ruled = [self._service_engine_ruled(*row[:4], chosen_by=chosen_by) for row in decided]
+        ruled = [lead._service_engine_ruled(decision, inquiry, chosen_by) for lead, decision, inquiry, *_r in decided]
         context = {"service_routing_write": ROUTING_WRITE}
         if all(ruled):
             context["service_engine_ruled"] = ENGINE_RULED
@@ -679,22 +679,14 @@ class CrmLead(models.Model):
             self.env["service.rotation.entry"]._fold_after_batch()
         return logs
 
-    @api.model
-    def _service_engine_ruled(self, lead, decision, inquiry, candidates, chosen_by=None):
-        """Whether ``decision`` is one the engine made for ``lead`` in the company it is written in: its
-        technician (if any) ranked, i.e. passed the engine's rules (an active technician of that
-        company, or of none), as its candidate row says. A dispatcher's choice is left to the ORM."""
-        if chosen_by or inquiry.company_id != (lead.company_id or self.env.company).id:
+    def _service_engine_ruled(self, decision, inquiry, chosen_by=None):
+        """Whether ``decision`` is one the engine made for this inquiry in the company it is written in:
+        its technician (if any) ranked, i.e. passed every rule of the engine (engine.routing.check:
+        an active technician of that company, or of none). A dispatcher's choice is left to the ORM."""
+        self.ensure_one()
+        if chosen_by or inquiry.company_id != (self.company_id or self.env.company).id:
             return False
-        if not decision.technician_id:
-            return True
-        chosen = next((c for c in candidates if c.id == decision.technician_id), None)
-        return (
-            chosen is not None
-            and chosen.active
-            and chosen.company_id in (None, inquiry.company_id)
-            and any(ranked.id == chosen.id for ranked in decision.ranking)
-        )
+        return not decision.technician_id or any(ranked.id == decision.technician_id for ranked in decision.ranking)
 
     def _service_note_routing(self, trigger, log):
         """Why a new inquiry went where it went: the body of the message that tracks its routing state

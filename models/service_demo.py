@@ -5,13 +5,11 @@ import random
 
 from odoo import api, fields, models
 
-# how the demo's past inquiries went: (share, outcome), drawn in this order
-HISTORY_OUTCOMES = (
-    (0.14, "declined_then_accepted"),
-    (0.06, "unanswered"),
-    (0.80, "accepted"),
-)
-DECLINE_REASONS = ("capacity", "service_area", "specialization", "other")
+from ..engine import lifecycle
+from .service_constants import DECLINE_REASONS
+
+# how the demo's past inquiries went: {outcome: share}
+HISTORY_OUTCOMES = {"declined_then_accepted": 0.14, "unanswered": 0.06, "accepted": 0.80}
 
 
 class ServiceDemo(models.AbstractModel):
@@ -48,7 +46,11 @@ class ServiceDemo(models.AbstractModel):
             timeline = self._history_play(lead, rng, won_stage)
             self._history_backdate(lead, created, timeline, rng, now)
             made |= lead
+        # crm's days to assign and to close, from the dates moved back
         self.env.invalidate_all()
+        for fname in ("day_open", "day_close"):
+            self.env.add_to_compute(Lead._fields[fname], made)
+        made.flush_recordset(["day_open", "day_close"])
         return made
 
     def _history_values(self, template, index, rng, sources, mediums):
@@ -77,15 +79,10 @@ class ServiceDemo(models.AbstractModel):
         """Answer and close ``lead`` as one of HISTORY_OUTCOMES: [(offer, hours to its answer)] in order,
         and the days from acceptance to the end of the job."""
         answers = []
-        draw, outcome = rng.random(), HISTORY_OUTCOMES[-1][1]
-        for share, name in HISTORY_OUTCOMES:
-            if draw < share:
-                outcome = name
-                break
-            draw -= share
+        (outcome,) = rng.choices(list(HISTORY_OUTCOMES), weights=list(HISTORY_OUTCOMES.values()))
         offer = lead.service_offer_id
         if offer and outcome == "declined_then_accepted":
-            offer.action_decline(rng.choice(DECLINE_REASONS), "Fully booked these weeks.")
+            offer.action_decline(rng.choice(DECLINE_REASONS)[0], "Fully booked these weeks.")
             answers.append((offer, rng.uniform(0.3, 8.0)))
             lead.invalidate_recordset()
             offer = lead.service_offer_id
@@ -144,7 +141,7 @@ class ServiceDemo(models.AbstractModel):
             cr.execute(
                 "UPDATE service_routing_log SET create_date = %s WHERE id = %s", (offered_at, offer.routing_log_id.id)
             )
-            if responded_at and offer.state in ("accepted", "done", "cancelled"):
+            if responded_at and offer.state != lifecycle.O_DECLINED:
                 accepted_at = responded_at
             at, last_offered = responded_at or offered_at, offered_at
         closed = min((accepted_at or at) + datetime.timedelta(days=job_days), now - datetime.timedelta(hours=1))
@@ -155,14 +152,12 @@ class ServiceDemo(models.AbstractModel):
                 WHERE lead_id = %s AND closed_at IS NOT NULL""",
             (closed, closed, lead.id),
         )
+        # the visit the day after the acceptance
+        visited = min((accepted_at or closed) + datetime.timedelta(days=1), closed)
         cr.execute(
             """UPDATE service_visit SET create_date = %(at)s, write_date = %(at)s, visit_date = %(day)s
                 WHERE lead_id = %(lead)s""",
-            {
-                "at": (accepted_at or closed) + datetime.timedelta(days=1),
-                "day": (accepted_at or closed).date(),
-                "lead": lead.id,
-            },
+            {"at": visited, "day": visited.date(), "lead": lead.id},
         )
         cr.execute(
             """UPDATE crm_lead

@@ -91,7 +91,14 @@ class ServiceRoutingLog(models.Model):
         # a decision among hundreds of technicians stores tens of KB of facts and ranking, compressed on
         # their way into the table: lz4 (where PostgreSQL has it) in half the time pglz takes, for a
         # third more room; rows written before keep theirs
-        self.env.cr.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        # (set once: the ALTER locks the table, at every update of the addon otherwise)
+        self.env.cr.execute(
+            """SELECT 'lz4' = ANY(enumvals) AND EXISTS (
+                          SELECT 1 FROM pg_attribute
+                           WHERE attrelid = 'service_routing_log'::regclass AND attname IN ('facts', 'decision')
+                             AND attcompression IS DISTINCT FROM 'l')
+                 FROM pg_settings WHERE name = 'default_toast_compression'"""
+        )
         if self.env.cr.fetchone()[0]:
             self.env.cr.execute(
                 """ALTER TABLE service_routing_log ALTER COLUMN facts SET COMPRESSION lz4,
