@@ -11,6 +11,7 @@ from odoo.tools import SQL
 
 from ..engine import lifecycle
 from ..engine import routing as engine
+from .res_partner import parse_qualification_key
 from .service_constants import CONCURRENCY_ERRORS, ENGINE_RULED, LIVE_ROUTING_STATES, ROUTING_WRITE
 
 _logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class CandidateFacts:
     precede the batch (see ``_service_gather_facts``).
     """
 
-    OPEN_COUNT, ROTATION, DECLINED = 11, 17, 18
+    OPEN_COUNT, ROTATION, DECLINED = 10, 16, 17
 
     def __init__(self, leads):
         self.leads = leads
@@ -510,93 +511,120 @@ class CrmLead(models.Model):
             rows = self._service_candidate_rows(technician_ids, company, with_stats)
         else:
             rows = batch.candidate_rows(self, technician_ids, company, with_stats)
-        candidates = [
-            engine.Candidate(
-                id=row[0],
-                name=row[1],
-                company_id=row[2],
-                active=bool(row[3]),
-                area_hits=tuple(hits.get(row[0], ())),
-                specialization_ids=frozenset(row[4]),
-                certification_ids=frozenset(row[5]),
-                paused=bool(row[6]),
-                away_until=row[7],
-                capacity=row[8] or 0,
-                latitude=row[9],
-                longitude=row[10],
-                open_count=row[11],
-                last_offered_at=row[12],
-                offers_answered=row[13] or 0,
-                offers_accepted=row[14] or 0,
-                mean_accept_hours=float(row[15]) if row[15] is not None else None,
-                last_offer_seq=row[16] or 0,
-                rotation_credit=row[17] or 0.0,
+        candidates = []
+        for row in rows:
+            specialization_ids, certification_ids = parse_qualification_key(row[4])
+            candidates.append(
+                engine.Candidate(
+                    id=row[0],
+                    name=row[1],
+                    company_id=row[2],
+                    active=bool(row[3]),
+                    area_hits=tuple(hits.get(row[0], ())),
+                    specialization_ids=specialization_ids,
+                    certification_ids=certification_ids,
+                    paused=bool(row[5]),
+                    away_until=row[6],
+                    capacity=row[7] or 0,
+                    latitude=row[8],
+                    longitude=row[9],
+                    open_count=row[10],
+                    last_offered_at=row[11],
+                    offers_answered=row[12] or 0,
+                    offers_accepted=row[13] or 0,
+                    mean_accept_hours=float(row[14]) if row[14] is not None else None,
+                    last_offer_seq=row[15] or 0,
+                    rotation_credit=row[16] or 0.0,
+                )
             )
-            for row in rows
-        ]
-        return candidates, frozenset(row[0] for row in rows if row[18])
+        return candidates, frozenset(row[0] for row in rows if row[17])
+
+    def init(self):
+        res = super().init()
+        # The candidates' facts, one row per technician: the one query of the routing whose cost grows
+        # with the technicians covering a postal code. A function, so that its plan is made once per
+        # connection, not at every routing (a third of a millisecond with hundreds of candidates);
+        # JIT compilation, on by default, would take tens of milliseconds for a few milliseconds
+        # of index reads. plpgsql: it reads the rotation ledger's function, made after this one.
+        self.env.cr.execute(
+            SQL(f"""
+            CREATE OR REPLACE FUNCTION service_candidate_facts(
+                    technician_ids int[], inquiry int, inquiry_company int, company int,
+                    with_stats boolean, since timestamp)
+               RETURNS TABLE (
+                    c_id int, c_name varchar, c_company_id int, c_active boolean, c_qualifications varchar,
+                    c_paused boolean, c_away_until date, c_capacity int, c_latitude numeric,
+                    c_longitude numeric, c_open_count bigint, c_last_offered_at timestamp,
+                    c_answered bigint, c_accepted bigint, c_accept_hours double precision,
+                    c_last_offer_id int, c_rotation_credit double precision, c_declined boolean,
+                    c_rotation_entries bigint)
+               LANGUAGE plpgsql STABLE
+               SET jit = off
+               SET plan_cache_mode = force_generic_plan
+               AS $$
+               BEGIN
+               RETURN QUERY
+               SELECT p.id, p.name, p.company_id, p.active AND p.is_technician,
+                      -- specializations and certifications (res.partner's service_qualification_key)
+                      p.service_qualification_key,
+                      p.service_paused, p.service_away_until, p.service_capacity,
+                      NULLIF(p.service_latitude, 0), NULLIF(p.service_longitude, 0),
+                      -- its open inquiries: each holds one capacity slot (service.technician.slot)
+                      (SELECT count(*) FROM service_technician_slot s
+                        WHERE s.technician_id = p.id AND COALESCE(s.company_id, 0) = COALESCE(inquiry_company, 0)
+                          AND s.lead_id != inquiry),
+                      last.offered_at,
+                      stats.answered, stats.accepted, stats.hours,
+                      last.id,
+                      rotation.credit,
+                      EXISTS(SELECT 1 FROM service_offer d
+                              WHERE d.lead_id = inquiry AND d.technician_id = p.id
+                                AND d.state IN ('declined', 'expired')),
+                      rotation.entries
+                 FROM res_partner p
+                 -- rotation credit: the sum of each technician's ledger entries (see service.rotation.entry)
+                 LEFT JOIN service_rotation_credit(technician_ids, company) rotation
+                        ON rotation.technician_id = p.id
+                 LEFT JOIN LATERAL (
+                       -- rotation: the technician's last offer in this company
+                       SELECT o.id, o.offered_at FROM service_offer o
+                        WHERE o.technician_id = p.id AND o.company_id = company
+                        ORDER BY o.offered_at DESC, o.id DESC LIMIT 1
+                      ) last ON TRUE
+                 LEFT JOIN LATERAL (
+                       SELECT count(*) FILTER (WHERE {lifecycle.OFFER_ANSWERED_SQL}) AS answered,
+                              count(*) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS accepted,
+                              avg(o.response_hours) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS hours
+                         FROM service_offer o
+                        WHERE with_stats AND o.technician_id = p.id AND o.offered_at >= since
+                      ) stats ON TRUE
+                WHERE p.id = ANY(technician_ids);
+               END
+               $$""")
+        )
+        return res
 
     def _service_candidate_rows(self, technician_ids, company, with_stats, lead_id=None):
         """The facts of ``technician_ids`` as candidates for this inquiry (``lead_id``: 0 for any
-        inquiry of its company, whose own slot and declines the caller accounts for), one row each."""
+        inquiry of its company, whose own slot and declines the caller accounts for), one row each
+        (the database's ``service_candidate_facts``, made in ``init``)."""
         since = fields.Datetime.now() - datetime.timedelta(days=company.service_response_window_days or 90)
-        # PostgreSQL's JIT compiler (on by default) takes tens of milliseconds to compile this
-        # plan once hundreds of technicians cover a code, for a few milliseconds of index
-        # reads: off for the routing's transaction, in the same round trip
         self.env.cr.execute(
             SQL(
-                f"""
-            SET LOCAL jit = off;
-            SELECT p.id, p.name, p.company_id, p.active AND p.is_technician,
-                   ARRAY(SELECT equipment_type_id FROM res_partner_service_equipment_type_rel r
-                          WHERE r.partner_id = p.id),
-                   ARRAY(SELECT service_level_id FROM res_partner_service_level_rel r
-                          WHERE r.partner_id = p.id),
-                   p.service_paused, p.service_away_until, p.service_capacity,
-                   NULLIF(p.service_latitude, 0), NULLIF(p.service_longitude, 0),
-                   -- its open inquiries: each holds one capacity slot (service.technician.slot)
-                   (SELECT count(*) FROM service_technician_slot s
-                     WHERE s.technician_id = p.id AND COALESCE(s.company_id, 0) = COALESCE(%(lead_company)s, 0)
-                       AND s.lead_id != %(lead)s),
-                   last.offered_at,
-                   stats.answered, stats.accepted, stats.hours,
-                   last.id,
-                   rotation.credit,
-                   EXISTS(SELECT 1 FROM service_offer d
-                           WHERE d.lead_id = %(lead)s AND d.technician_id = p.id
-                             AND d.state IN ('declined', 'expired')),
-                   rotation.entries
-              FROM res_partner p
-              -- rotation credit: the sum of each technician's ledger entries (see service.rotation.entry)
-              LEFT JOIN service_rotation_credit(%(ids)s, %(company)s) rotation ON rotation.technician_id = p.id
-              LEFT JOIN LATERAL (
-                    -- rotation: the technician's last offer in this company
-                    SELECT o.id, o.offered_at FROM service_offer o
-                     WHERE o.technician_id = p.id AND o.company_id = %(company)s
-                     ORDER BY o.offered_at DESC, o.id DESC LIMIT 1
-                   ) last ON TRUE
-              LEFT JOIN LATERAL (
-                    SELECT count(*) FILTER (WHERE {lifecycle.OFFER_ANSWERED_SQL}) AS answered,
-                           count(*) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS accepted,
-                           avg(o.response_hours) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS hours
-                      FROM service_offer o
-                     WHERE %(with_stats)s AND o.technician_id = p.id AND o.offered_at >= %(since)s
-                   ) stats ON TRUE
-             WHERE p.id = ANY(%(ids)s)
-            """,
-                ids=list(technician_ids),
-                lead=(self.id or 0) if lead_id is None else lead_id,
-                since=since,
+                "SELECT * FROM service_candidate_facts(%s, %s, %s, %s, %s, %s)",
+                list(technician_ids),
+                (self.id or 0) if lead_id is None else lead_id,
+                self.company_id.id or None,
+                company.id,
                 # the response record is read where the strategy ranks by it (a dispatcher's
                 # view of the candidates always shows it): it is the one part of the facts
                 # whose cost grows with the offer history
-                with_stats=with_stats,
-                company=company.id,
-                lead_company=self.company_id.id or None,
-            ),
+                bool(with_stats),
+                since,
+            )
         )
         rows = self.env.cr.fetchall()
-        self.env["service.rotation.entry"]._fold_if_long(max((row[19] or 0 for row in rows), default=0))
+        self.env["service.rotation.entry"]._fold_if_long(max((row[18] or 0 for row in rows), default=0))
         return rows
 
     def _service_apply_decision(
@@ -654,6 +682,11 @@ class CrmLead(models.Model):
                 for lead, decision, inquiry, candidates, busy in decided
             ]
         )
+        # inserted: out of the cache. A decision among 200 technicians is some 10,000 Python objects,
+        # which would live on to the end of the transaction and make the interpreter's garbage
+        # collector scan all of its memory every few dozen routings of a batch (read back from the
+        # table where a decision is shown)
+        logs.invalidate_recordset(["facts", "decision"], flush=False)
         now = fields.Datetime.now()
         offered = [(row[0], row[1], log) for row, log in zip(decided, logs, strict=True) if row[1].technician_id]
         if offered:

@@ -17,6 +17,14 @@ FOLD_WAKE_INTERVAL = 30
 _fold_woken = {}
 
 
+class LedgerMany2one(fields.Many2one):
+    """A many2one without a foreign key in the database, for an append-only ledger whose
+    entries of a deleted record are dropped by the ledger itself (see ``_fold``)."""
+
+    def update_db_foreign_key(self, model, column):
+        return
+
+
 class ServiceRotationEntry(models.Model):
     """Fair-rotation credit as a ledger: what a technician was owed minus what it got.
 
@@ -32,19 +40,21 @@ class ServiceRotationEntry(models.Model):
     _log_access = False
     _order = "id desc"
 
-    # the technician's id, not a many2one: a routing appends an entry for each eligible technician,
-    # hundreds of them at scale, and a foreign key would check (and key-share lock) the technician's
-    # row for each, half the cost of the append. An entry of a technician deleted since is dropped
-    # by the next fold.
+    # no foreign key on the technician nor the company: a routing appends an entry for each
+    # eligible technician, hundreds of them at scale, and a foreign key would check (and key-share
+    # lock) the technician's and the company's row for each, most of the cost of the append. An
+    # entry of a technician or company deleted since is dropped by the next fold. The technician
+    # is an id; the company stays a many2one, which Odoo's company rules and checks expect.
     technician_id = fields.Integer(required=True, readonly=True)
-    company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="cascade")
+    company_id = LedgerMany2one("res.company", required=True, readonly=True)
     change = fields.Float(readonly=True)
 
     def init(self):
         self.env.cr.execute(
             """CREATE INDEX IF NOT EXISTS service_rotation_entry_technician_idx
                    ON service_rotation_entry (technician_id, company_id) INCLUDE (change);
-               ALTER TABLE service_rotation_entry DROP CONSTRAINT IF EXISTS service_rotation_entry_technician_id_fkey"""
+               ALTER TABLE service_rotation_entry DROP CONSTRAINT IF EXISTS service_rotation_entry_technician_id_fkey;
+               ALTER TABLE service_rotation_entry DROP CONSTRAINT IF EXISTS service_rotation_entry_company_id_fkey"""
         )
         # Each routing reads the credits of its candidates. The fold deletes the entries it sums,
         # and until the table is vacuumed their index entries stay: a bitmap scan visits each of
@@ -118,7 +128,8 @@ class ServiceRotationEntry(models.Model):
 
         Routings append meanwhile without waiting: rows they add are not
         seen here and stay for the next fold. The entries of a technician
-        deleted since are dropped. Returns the number of entries folded.
+        or a company deleted since are dropped. Returns the number of
+        entries folded.
         """
         cr = self.env.cr
         cr.execute("SELECT pg_try_advisory_xact_lock(%s, 0)", (7317,))
@@ -133,6 +144,7 @@ class ServiceRotationEntry(models.Model):
                    INSERT INTO service_rotation_entry (technician_id, company_id, change)
                    SELECT technician_id, company_id, sum(change) FROM moved
                     WHERE EXISTS (SELECT 1 FROM res_partner p WHERE p.id = moved.technician_id)
+                      AND EXISTS (SELECT 1 FROM res_company c WHERE c.id = moved.company_id)
                     GROUP BY 1, 2
                    RETURNING 1
                )

@@ -85,7 +85,7 @@ class TestRoutingFlow(ServiceRoutingCase):
         techs = self.tech_anna | self.tech_bernd | self.tech_carla
         techs.write({"service_capacity": 100})
         self.tech_anna.service_capacity = 2
-        with self.capture_queries("service_rotation_credit(") as queries:
+        with self.capture_queries("service_candidate_facts(") as queries:
             leads = self.env["crm.lead"].create([self._inquiry_vals(zip="81675") for _i in range(12)])
         self.assertEqual(len(queries), 1, "one candidates query for the batch")
         self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
@@ -161,21 +161,29 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers)
 
     def test_fold_sums_each_technician_and_drops_the_deleted(self):
+        # neither the technician nor the company is a foreign key of the ledger: the fold drops them
+        self.env.cr.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'service_rotation_entry'::regclass AND contype = 'f'"
+        )
+        self.assertFalse(self.env.cr.fetchall())
         Entry = self.env["service.rotation.entry"]
         gone = self.env["res.partner"].create({"name": "Left the network", "is_technician": True})
         company = self.env.company.id
         Entry._append(company, {self.tech_anna.id: 0.5, self.tech_bernd.id: -0.25, gone.id: 0.75})
         Entry._append(company, {self.tech_anna.id: 0.25, self.tech_bernd.id: -0.5, gone.id: 0.25})
+        closed = self.env["res.company"].create({"name": "Closed Branch"})
+        Entry._append(closed.id, {self.tech_anna.id: 2.0})
         gone.unlink()
+        closed.unlink()
         Entry._fold()
         self.env.cr.execute(
-            """SELECT technician_id, count(*), sum(change) FROM service_rotation_entry
-                WHERE technician_id = ANY(%s) GROUP BY 1""",
+            """SELECT technician_id, company_id, count(*), sum(change) FROM service_rotation_entry
+                WHERE technician_id = ANY(%s) GROUP BY 1, 2""",
             ([self.tech_anna.id, self.tech_bernd.id, gone.id],),
         )
         self.assertEqual(
-            {row[0]: (row[1], round(row[2], 6)) for row in self.env.cr.fetchall()},
-            {self.tech_anna.id: (1, 0.75), self.tech_bernd.id: (1, -0.75)},
+            {row[:2]: (row[2], round(row[3], 6)) for row in self.env.cr.fetchall()},
+            {(self.tech_anna.id, company): (1, 0.75), (self.tech_bernd.id, company): (1, -0.75)},
         )
 
     def test_filters_drop_with_the_rule(self):
@@ -218,6 +226,37 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertEqual(lead.technician_id, self.tech_anna)
         dropped = {row["id"]: row["rule"] for row in lead.routing_log_ids.decision["dropped"]}
         self.assertEqual(dropped, {self.tech_carla.id: "certification"})
+
+    def test_qualifications_follow_either_side_of_the_relation(self):
+        """The routing reads specializations and certifications from the technician's row
+        (service_qualification_key): a change made from the tier's side, or to the
+        relation by a command, routes at once."""
+        key = f"{self.type_heatpump.id}/{self.level_premium.id}"
+        self.assertEqual(self.tech_anna.service_qualification_key, key)
+        # the tier's list of certified technicians: Carla joins, Anna leaves
+        self.level_premium.technician_ids = [(4, self.tech_carla.id), (3, self.tech_anna.id)]
+        self.assertEqual(self.tech_anna.service_qualification_key, f"{self.type_heatpump.id}/")
+        lead = self._create_inquiry(zip="81675", service_level_id=self.level_premium.id)
+        self.assertEqual(lead.technician_id, self.tech_carla)
+        dropped = {row["id"]: row["rule"] for row in lead.routing_log_ids.decision["dropped"]}
+        self.assertEqual(dropped, {self.tech_anna.id: "certification", self.tech_bernd.id: "certification"})
+        _inquiry, candidates = routing.facts_from_json(lead.routing_log_ids.facts)
+        self.assertEqual(
+            {c.id: c.certification_ids for c in candidates},
+            {self.tech_anna.id: set(), self.tech_bernd.id: set(), self.tech_carla.id: {self.level_premium.id}},
+        )
+        # an archived type still counts as the relation holds it; no type nor tier: none stored
+        self.type_pv.active = False
+        self.assertEqual(self.tech_bernd.service_qualification_key, f"{self.type_heatpump.id},{self.type_pv.id}/")
+        self.tech_bernd.service_equipment_type_ids = [(5,)]
+        self.assertFalse(self.tech_bernd.service_qualification_key)
+        lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_heatpump.id)
+        self.assertNotEqual(lead.technician_id, self.tech_bernd)
+        dropped = {row["id"]: row["rule"] for row in lead.routing_log_ids.decision["dropped"]}
+        self.assertEqual(dropped[self.tech_bernd.id], "specialization")
+        # a partner that is no technician keeps none
+        self.tech_bernd.write({"is_technician": False, "service_equipment_type_ids": [(4, self.type_pv.id)]})
+        self.assertFalse(self.tech_bernd.service_qualification_key)
 
     def test_contract_technician_first(self):
         lead = self._create_inquiry(serial_number="hp-0001", zip="81675", email_from="other@example.org")

@@ -150,6 +150,22 @@ class Bench:
             certs,
             page_size=5000,
         )
+        # what the ORM would store from the two relations (res.partner's service_qualification_key;
+        # the addon is importable once the configuration is read)
+        from odoo.addons.crm_service_routing.models.res_partner import qualification_key
+
+        qualifications = {tech_id: ([], []) for tech_id in ids}
+        for tech_id, type_id in specs:
+            qualifications[tech_id][0].append(type_id)
+        for tech_id, level_id in certs:
+            qualifications[tech_id][1].append(level_id)
+        execute_values(
+            self.cr._obj,
+            """UPDATE res_partner p SET service_qualification_key = v.key
+                 FROM (VALUES %s) AS v(id, key) WHERE p.id = v.id""",
+            [(tech_id, qualification_key(*lists)) for tech_id, lists in qualifications.items()],
+            page_size=5000,
+        )
         self.cr.commit()
         # as autovacuum would before long: without statistics, PostgreSQL takes each technician
         # for hundreds of specializations and plans accordingly
