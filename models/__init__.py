@@ -15,6 +15,7 @@ from . import service_rotation_entry
 from . import service_routing_log
 from . import service_intake_key
 from . import res_company
+from . import res_country
 from . import res_config_settings
 from . import res_partner
 from . import res_users

@@ -403,7 +403,11 @@ class CrmLead(models.Model):
             )
         # country: exactly a code (a longer value would be truncated to the field's size)
         code = values.get("country") or self.env.company.country_id.code
-        country = code and len(code) == 2 and self.env["res.country"].search([("code", "=", code.upper())], limit=1)
+        country = (
+            code
+            and len(code) == 2
+            and self.env["res.country"].browse(self.env["res.country"]._service_id_for_code(code.upper()))
+        )
         if not country:
             raise ValidationError(
                 self.env._("Unknown country %(country)s; send an ISO 3166 code such as DE.", country=code or "")
@@ -437,14 +441,11 @@ class CrmLead(models.Model):
         # codes are looked up in the inquiry's company: its own records or shared ones
         in_company = [("company_id", "in", [vals["company_id"], False])]
         if values.get("equipment"):
-            equipment = tools.escape_psql(values["equipment"])
-            equipment_type = self.env["service.equipment.type"].search(
-                in_company + ["|", ("code", "=ilike", equipment), ("name", "=ilike", equipment)],
-                limit=1,
-                order="company_id, id",
+            equipment_type_id = self.env["service.equipment.type"]._service_intake_type_id(
+                vals["company_id"], values["equipment"]
             )
-            if equipment_type:
-                vals["equipment_type_id"] = equipment_type.id
+            if equipment_type_id:
+                vals["equipment_type_id"] = equipment_type_id
             else:
                 vals["equipment_received"] = values["equipment"]
         if values.get("service_level"):

@@ -1,6 +1,9 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
+
+# what _service_team reads of a team
+SERVICE_TEAM_FIELDS = {"is_service_team", "company_id", "sequence", "active"}
 
 
 class CrmTeam(models.Model):
@@ -14,13 +17,44 @@ class CrmTeam(models.Model):
 
     @api.model
     def _service_team(self, company=None):
-        """The service team of ``company`` (a team of its own first, else a shared one)."""
+        """The service team of ``company`` (a team of its own first, else a shared one): every new
+        inquiry joins it, so it is cached, and the cache cleared when a team changes (below)."""
         company = company or self.env.company
-        return self.sudo().search(
-            [("is_service_team", "=", True), ("company_id", "in", [company.id, False])],
-            order="company_id asc, sequence, id",
-            limit=1,
+        return self.sudo().browse(self._service_team_id(company.id))
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _service_team_id(self, company_id):
+        return (
+            self.sudo()
+            .search(
+                [("is_service_team", "=", True), ("company_id", "in", [company_id, False])],
+                order="company_id asc, sequence, id",
+                limit=1,
+            )
+            .id
         )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        teams = super().create(vals_list)
+        if any(vals.get("is_service_team") for vals in vals_list):
+            self.env.registry.clear_cache()  # _service_team_id
+        return teams
+
+    def write(self, vals):
+        service = self.filtered("is_service_team")
+        result = super().write(vals)
+        if SERVICE_TEAM_FIELDS.intersection(vals) and (service or self.filtered("is_service_team")):
+            self.env.registry.clear_cache()  # _service_team_id
+        return result
+
+    def unlink(self):
+        service = self.filtered("is_service_team")
+        result = super().unlink()
+        if service:
+            self.env.registry.clear_cache()  # _service_team_id
+        return result
 
     @api.model
     def action_your_pipeline(self):

@@ -1,6 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 
@@ -78,3 +78,48 @@ class ServiceEquipmentType(models.Model):
         """Ids of this type and its ancestors."""
         self.ensure_one()
         return frozenset(int(part) for part in (self.parent_path or "").split("/") if part) | {self.id}
+
+    # ------------------------------------------------------------
+    # INTAKE: the type an integration names, looked up once per process
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        types = super().create(vals_list)
+        self.env.registry.clear_cache()  # _service_intake_type_id
+        return types
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()  # _service_intake_type_id
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()  # _service_intake_type_id
+        return result
+
+    @api.model
+    @tools.ormcache("company_id", "name", "self.env.lang")
+    def _service_intake_type_id(self, company_id, name):
+        """The id of the active type of ``company_id`` (its own first, else a shared one) whose code or
+        name, in the current language, is ``name`` whatever its case; 0 if none.
+
+        Every intake that names its equipment looks it up, and types change seldom: cached, and the
+        cache cleared whenever a type is created, changed or deleted (no user's record rule narrows
+        the types of a company further than the company)."""
+        escaped = tools.escape_psql(name)
+        return (
+            self.sudo()
+            .search(
+                [
+                    ("company_id", "in", [company_id, False]),
+                    "|",
+                    ("code", "=ilike", escaped),
+                    ("name", "=ilike", escaped),
+                ],
+                limit=1,
+                order="company_id, id",
+            )
+            .id
+        )

@@ -289,6 +289,37 @@ class TestIntake(ServiceRoutingCase):
             ],
         )
 
+    def test_codes_are_looked_up_as_they_are_now(self):
+        """The country, equipment type and service team an intake looks up are cached by the
+        process: each change is seen by the next request of the same process."""
+        first = self.Lead.browse(self.submit(equipment="wallbox")["id"])
+        self.assertEqual(first.equipment_received, "wallbox", "no such type yet")
+        self.assertEqual(first.team_id, self.env["crm.team"]._service_team())
+        wallbox = self.env["service.equipment.type"].create({"name": "Wallbox", "code": "WB"})
+        self.assertEqual(self.Lead.browse(self.submit(equipment="wallbox")["id"]).equipment_type_id, wallbox)
+        wallbox.code = "WB-11"
+        wallbox.name = "Charging Station"
+        self.assertEqual(self.Lead.browse(self.submit(equipment="wb-11")["id"]).equipment_type_id, wallbox)
+        self.assertEqual(self.Lead.browse(self.submit(equipment="wallbox")["id"]).equipment_received, "wallbox")
+        wallbox.active = False
+        self.assertFalse(self.Lead.browse(self.submit(equipment="wb-11")["id"]).equipment_type_id)
+        # a company's own type comes before a shared one of the same name
+        own = self.env["service.equipment.type"].create(
+            {"name": "PV System", "code": "PV-OWN", "company_id": self.env.company.id}
+        )
+        self.assertEqual(self.Lead.browse(self.submit(equipment="pv system")["id"]).equipment_type_id, own)
+        # a new service team of the company takes the next inquiries
+        team = self.env["crm.team"].create(
+            {"name": "Kundendienst Süd", "is_service_team": True, "company_id": self.env.company.id, "sequence": 0}
+        )
+        self.assertEqual(self.Lead.browse(self.submit()["id"]).team_id, team)
+        team.is_service_team = False
+        self.assertNotEqual(self.Lead.browse(self.submit()["id"]).team_id, team)
+        with self.assertRaisesRegex(ValidationError, "Unknown country XX"):
+            self.submit(country="XX")
+        at = self.submit(country="at", zip="1010", phone="+43 1 5321234")
+        self.assertEqual(self.Lead.browse(at["id"]).country_id.code, "AT")
+
     # ------------------------------------------------------------
     # idempotency
     # ------------------------------------------------------------

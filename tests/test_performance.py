@@ -38,9 +38,10 @@ ESCALATION_QUERIES_PER_OFFER = 0
 # the batch), and the claim of each reassigned inquiry, which stays inquiry by inquiry
 ESCALATION_MIXED_BATCH_QUERIES = 67
 # a service request over RPC, beyond the queries of a plain lead creation: its key reserved and
-# linked, its codes and customer matched, its routing (as above, the escalation's wake-up made in
-# the statement that decides it), the tracking of its routing state, its customer's notice
-INTAKE_QUERIES_BEYOND_A_CREATION = 17
+# linked, its customer matched (its country, equipment type and service team are cached by the
+# process), its routing (as above, the escalation's wake-up made in the statement that decides it),
+# the tracking of its routing state, its customer's notice
+INTAKE_QUERIES_BEYOND_A_CREATION = 13
 ESCALATION_QUERIES_PER_REASSIGN = 1
 
 
