@@ -22,6 +22,8 @@ MAX_ROUTING_ATTEMPTS = 5
 # inquiries routed in one call from which their decisions are written together (a log INSERT,
 # an offer INSERT), and the rotation ledger is folded before the call ends
 BATCH_ROUTING = 10
+# a postal-code range that contains the inquiry's code: all alike, hundreds per routing at scale
+RANGE_HIT = engine.AreaHit("range")
 
 
 class CandidateFacts:
@@ -475,8 +477,11 @@ class CrmLead(models.Model):
             self.env["service.postal.country"].sudo()._request(self.country_id)
         hits = {}
         for tech_id, kind, lat, lon, radius in areas:
-            distance = engine.haversine_km(point[0], point[1], lat, lon) if kind == "radius" else None
-            hits.setdefault(tech_id, []).append(engine.AreaHit(kind, distance, radius))
+            if kind == "radius":
+                hit = engine.AreaHit(kind, engine.haversine_km(point[0], point[1], lat, lon), radius)
+            else:
+                hit = RANGE_HIT
+            hits.setdefault(tech_id, []).append(hit)
         technician_ids = set(hits) | set(extra_technician_ids)
         if contract_technician:
             technician_ids.add(contract_technician.id)

@@ -4,6 +4,7 @@ import re
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from ..engine.postal import bounding_box, lookup_key, normalize_postal_code, range_keys
 
@@ -15,7 +16,8 @@ MAX_RADIUS_KM = 1000
 # bounding box contains the point (box @> box: the GiST index of the boxes answers it,
 # box @> point it does not), and the other radius areas of the technicians named
 AREAS_AT = """
-    SELECT technician_id, 'range', NULL::float, NULL::float, NULL::float
+    SELECT technician_id, 'range' AS kind, NULL::float AS base_latitude, NULL::float AS base_longitude,
+           NULL::float AS radius_km
       FROM service_area
      WHERE kind = 'range' AND active AND country_id = %%(country)s
        AND service_zip_range_of(zip_from_key, zip_to_key) @> %%(zip)s::text
@@ -116,6 +118,27 @@ class ServiceArea(models.Model):
                 ON service_area USING gist (box(point(bbox_west, bbox_south), point(bbox_east, bbox_north)))
                 WHERE kind = 'radius' AND active;
             """
+        )
+        # _locate_hits, a function so that its plan is made once per connection: every routing runs it
+        areas = AREAS_AT % {"lat": "pc.latitude", "lon": "pc.longitude"}
+        areas = areas % {"country": "p_country", "zip": "p_zip", "techs": "p_techs"}
+        cr.execute(
+            SQL(f"""
+            CREATE OR REPLACE FUNCTION service_area_hits_at(p_country int, p_code text, p_zip text, p_techs int[])
+               RETURNS TABLE (o_latitude float8, o_longitude float8, o_technician_id int, o_kind text,
+                              o_base_latitude float8, o_base_longitude float8, o_radius_km float8)
+               LANGUAGE plpgsql STABLE
+               SET plan_cache_mode = force_generic_plan
+               AS $$
+               BEGIN
+               RETURN QUERY
+               SELECT pc.latitude::float8, pc.longitude::float8, a.technician_id, a.kind::text,
+                      a.base_latitude::float8, a.base_longitude::float8, a.radius_km::float8
+                 FROM service_postal_code pc
+                 LEFT JOIN LATERAL ({areas}) a ON TRUE
+                WHERE pc.country_id = p_country AND pc.name = p_code;
+               END
+               $$""")
         )
 
     @api.depends("kind", "zip_from", "zip_to")
@@ -235,16 +258,13 @@ class ServiceArea(models.Model):
             return None, []
         self.flush_model()
         self.env.cr.execute(
-            f"""SELECT pc.latitude, pc.longitude, a.*
-                  FROM service_postal_code pc
-                  LEFT JOIN LATERAL ({AREAS_AT % {"lat": "pc.latitude", "lon": "pc.longitude"}}) a ON TRUE
-                 WHERE pc.country_id = %(country)s AND pc.name = %(code)s""",
-            {
-                "country": country.id,
-                "code": lookup_key(country.code, code),
-                "zip": normalize_postal_code(code) or "",
-                "techs": list(technician_ids) or [0],
-            },
+            SQL(
+                "SELECT * FROM service_area_hits_at(%s, %s, %s, %s)",
+                country.id,
+                lookup_key(country.code, code),
+                normalize_postal_code(code) or "",
+                list(technician_ids) or [0],
+            )
         )
         rows = self.env.cr.fetchall()
         if not rows:

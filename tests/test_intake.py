@@ -292,22 +292,26 @@ class TestIntake(ServiceRoutingCase):
     def test_codes_are_looked_up_as_they_are_now(self):
         """The country, equipment type and service team an intake looks up are cached by the
         process: each change is seen by the next request of the same process."""
-        first = self.Lead.browse(self.submit(equipment="wallbox")["id"])
-        self.assertEqual(first.equipment_received, "wallbox", "no such type yet")
+        Type = self.env["service.equipment.type"]
+        first = self.Lead.browse(self.submit(equipment="stirling engine")["id"])
+        self.assertEqual(first.equipment_received, "stirling engine", "no such type yet")
         self.assertEqual(first.team_id, self.env["crm.team"]._service_team())
-        wallbox = self.env["service.equipment.type"].create({"name": "Wallbox", "code": "WB"})
-        self.assertEqual(self.Lead.browse(self.submit(equipment="wallbox")["id"]).equipment_type_id, wallbox)
-        wallbox.code = "WB-11"
-        wallbox.name = "Charging Station"
-        self.assertEqual(self.Lead.browse(self.submit(equipment="wb-11")["id"]).equipment_type_id, wallbox)
-        self.assertEqual(self.Lead.browse(self.submit(equipment="wallbox")["id"]).equipment_received, "wallbox")
-        wallbox.active = False
-        self.assertFalse(self.Lead.browse(self.submit(equipment="wb-11")["id"]).equipment_type_id)
+        stirling = Type.create({"name": "Stirling Engine", "code": "STIRLING"})
+        self.assertEqual(self.Lead.browse(self.submit(equipment="stirling engine")["id"]).equipment_type_id, stirling)
+        stirling.code = "STIRLING-2"
+        stirling.name = "Hot Air Engine"
+        self.assertEqual(self.Lead.browse(self.submit(equipment="stirling-2")["id"]).equipment_type_id, stirling)
+        renamed = self.Lead.browse(self.submit(equipment="stirling engine")["id"])
+        self.assertEqual(renamed.equipment_received, "stirling engine")
+        stirling.active = False
+        self.assertFalse(self.Lead.browse(self.submit(equipment="stirling-2")["id"]).equipment_type_id)
         # a company's own type comes before a shared one of the same name
-        own = self.env["service.equipment.type"].create(
-            {"name": "PV System", "code": "PV-OWN", "company_id": self.env.company.id}
+        Type.create({"name": "Fuel Cell", "code": "FUEL-SHARED"})
+        self.assertEqual(
+            self.Lead.browse(self.submit(equipment="fuel cell")["id"]).equipment_type_id.code, "FUEL-SHARED"
         )
-        self.assertEqual(self.Lead.browse(self.submit(equipment="pv system")["id"]).equipment_type_id, own)
+        own = Type.create({"name": "Fuel Cell", "code": "FUEL-OWN", "company_id": self.env.company.id})
+        self.assertEqual(self.Lead.browse(self.submit(equipment="fuel cell")["id"]).equipment_type_id, own)
         # a new service team of the company takes the next inquiries
         team = self.env["crm.team"].create(
             {"name": "Kundendienst Süd", "is_service_team": True, "company_id": self.env.company.id, "sequence": 0}
