@@ -27,6 +27,7 @@ class CrmTeam(models.Model):
     def _service_team_id(self, company_id):
         return (
             self.sudo()
+            .with_context(active_test=True)
             .search(
                 [("is_service_team", "=", True), ("company_id", "in", [company_id, False])],
                 order="company_id asc, sequence, id",

@@ -111,6 +111,7 @@ class ServiceEquipmentType(models.Model):
         escaped = tools.escape_psql(name)
         return (
             self.sudo()
+            .with_context(active_test=True)
             .search(
                 [
                     ("company_id", "in", [company_id, False]),
