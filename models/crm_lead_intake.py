@@ -441,11 +441,11 @@ class CrmLead(models.Model):
         # codes are looked up in the inquiry's company: its own records or shared ones
         in_company = [("company_id", "in", [vals["company_id"], False])]
         if values.get("equipment"):
-            equipment_type_id = self.env["service.equipment.type"]._service_intake_type_id(
+            equipment_type = self.env["service.equipment.type"]._service_intake_type(
                 vals["company_id"], values["equipment"]
             )
-            if equipment_type_id:
-                vals["equipment_type_id"] = equipment_type_id
+            if equipment_type:
+                vals["equipment_type_id"] = equipment_type.id
             else:
                 vals["equipment_received"] = values["equipment"]
         if values.get("service_level"):

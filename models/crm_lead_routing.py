@@ -687,11 +687,6 @@ class CrmLead(models.Model):
                 for lead, decision, inquiry, candidates, busy in decided
             ]
         )
-        # inserted: out of the cache. A decision among 200 technicians is some 10,000 Python objects,
-        # which would live on to the end of the transaction and make the interpreter's garbage
-        # collector scan all of its memory every few dozen routings of a batch (read back from the
-        # table where a decision is shown)
-        logs.invalidate_recordset(["facts", "decision"], flush=False)
         now = fields.Datetime.now()
         offered = [(row[0], row[1], log) for row, log in zip(decided, logs, strict=True) if row[1].technician_id]
         if offered:

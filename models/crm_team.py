@@ -44,17 +44,14 @@ class CrmTeam(models.Model):
         return teams
 
     def write(self, vals):
-        service = self.filtered("is_service_team")
         result = super().write(vals)
-        if SERVICE_TEAM_FIELDS.intersection(vals) and (service or self.filtered("is_service_team")):
+        if SERVICE_TEAM_FIELDS.intersection(vals):
             self.env.registry.clear_cache()  # _service_team_id
         return result
 
     def unlink(self):
-        service = self.filtered("is_service_team")
         result = super().unlink()
-        if service:
-            self.env.registry.clear_cache()  # _service_team_id
+        self.env.registry.clear_cache()  # _service_team_id
         return result
 
     @api.model

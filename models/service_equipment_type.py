@@ -3,6 +3,9 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+# what the intake's cache of codes reads of a type
+INTAKE_CODE_FIELDS = {"code", "company_id", "active"}
+
 
 class ServiceEquipmentType(models.Model):
     """A kind of installed product; a parent groups a brand or product line.
@@ -80,47 +83,46 @@ class ServiceEquipmentType(models.Model):
         return frozenset(int(part) for part in (self.parent_path or "").split("/") if part) | {self.id}
 
     # ------------------------------------------------------------
-    # INTAKE: the type an integration names, looked up once per process
+    # INTAKE: the type an integration names
     # ------------------------------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):
         types = super().create(vals_list)
-        self.env.registry.clear_cache()  # _service_intake_type_id
+        self.env.registry.clear_cache()  # _service_codes
         return types
 
     def write(self, vals):
         result = super().write(vals)
-        self.env.registry.clear_cache()  # _service_intake_type_id
+        if INTAKE_CODE_FIELDS.intersection(vals):
+            self.env.registry.clear_cache()  # _service_codes
         return result
 
     def unlink(self):
         result = super().unlink()
-        self.env.registry.clear_cache()  # _service_intake_type_id
+        self.env.registry.clear_cache()  # _service_codes
         return result
 
     @api.model
-    @tools.ormcache("company_id", "name", "self.env.lang")
-    def _service_intake_type_id(self, company_id, name):
-        """The id of the active type of ``company_id`` (its own first, else a shared one) whose code or
-        name, in the current language, is ``name`` whatever its case; 0 if none.
+    @tools.ormcache("company_id")
+    def _service_codes(self, company_id):
+        """{code: id} of the active types of ``company_id`` and the shared ones: every intake that
+        names its equipment looks its code up, and types change seldom. Cached per process, the
+        cache cleared when a type is made, deleted or changes its code, company or activity (a code
+        names one type across a company and the shared ones, see service.company.code.mixin)."""
+        types = self.sudo().with_context(active_test=True).search([("company_id", "in", [company_id, False])])
+        return {type_.code: type_.id for type_ in types}
 
-        Every intake that names its equipment looks it up, and types change seldom: cached, and the
-        cache cleared whenever a type is created, changed or deleted (no user's record rule narrows
-        the types of a company further than the company)."""
-        escaped = tools.escape_psql(name)
-        return (
-            self.sudo()
-            .with_context(active_test=True)
-            .search(
-                [
-                    ("company_id", "in", [company_id, False]),
-                    "|",
-                    ("code", "=ilike", escaped),
-                    ("name", "=ilike", escaped),
-                ],
-                limit=1,
-                order="company_id, id",
-            )
-            .id
+    @api.model
+    def _service_intake_type(self, company_id, name):
+        """The active type of ``company_id`` (its own or a shared one) that ``name`` names: by its
+        code whatever the case (from the cache), else by its name in the current language (a search,
+        its own first)."""
+        type_id = self._service_codes(company_id).get(name.upper())
+        if type_id:
+            return self.browse(type_id)
+        return self.search(
+            [("company_id", "in", [company_id, False]), ("name", "=ilike", tools.escape_psql(name))],
+            limit=1,
+            order="company_id, id",
         )

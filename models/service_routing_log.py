@@ -199,7 +199,13 @@ class ServiceRoutingLog(models.Model):
             # the engine writes decision and facts without nulls already (engine.routing._to_json)
             if "reason_data" in vals:
                 vals["reason_data"] = _json_without_nulls(vals["reason_data"])
-        return super().create(vals_list)
+        logs = super().create(vals_list)
+        # inserted: out of the cache. A decision among 200 technicians is some 10,000 Python objects,
+        # which would live on to the end of the transaction and make the interpreter's garbage
+        # collector scan all of its memory every few dozen routings of a batch (read back from the
+        # table where a decision is shown)
+        logs.invalidate_recordset(["facts", "decision"], flush=False)
+        return logs
 
     def _check_company(self, fnames=None):
         # the engine's company rule held for these already (crm.lead._service_engine_ruled)

@@ -303,6 +303,14 @@ class TestIntake(ServiceRoutingCase):
         self.assertEqual(self.Lead.browse(self.submit(equipment="stirling-2")["id"]).equipment_type_id, stirling)
         renamed = self.Lead.browse(self.submit(equipment="stirling engine")["id"])
         self.assertEqual(renamed.equipment_received, "stirling engine")
+        # by its name in another language as soon as it is translated
+        self.env["res.lang"]._activate_lang("de_DE")
+        German = self.Lead.with_context(lang="de_DE")
+        german = German.submit_service_request(self.request(equipment="heißluftmotor"))
+        self.assertFalse(self.Lead.browse(german["id"]).equipment_type_id)
+        stirling.update_field_translations("name", {"de_DE": "Heißluftmotor"})
+        german = German.submit_service_request(self.request(equipment="heißluftmotor"))
+        self.assertEqual(self.Lead.browse(german["id"]).equipment_type_id, stirling)
         stirling.active = False
         self.assertFalse(self.Lead.browse(self.submit(equipment="stirling-2")["id"]).equipment_type_id)
         # a company's own type comes before a shared one of the same name

@@ -245,10 +245,15 @@ class TestRoutingFlow(ServiceRoutingCase):
             {c.id: c.certification_ids for c in candidates},
             {self.tech_anna.id: set(), self.tech_bernd.id: set(), self.tech_carla.id: {self.level_premium.id}},
         )
-        # an archived type still counts as the relation holds it; no type nor tier: none stored
+        # an archived type still counts as the relation holds it (the key computed again after the archiving);
+        # no type nor tier: none stored
         self.type_pv.active = False
-        self.assertEqual(self.tech_bernd.service_qualification_key, f"{self.type_heatpump.id},{self.type_pv.id}/")
-        self.tech_bernd.service_equipment_type_ids = [(5,)]
+        self.tech_bernd.service_level_ids = [(4, self.level_standard.id)]
+        self.assertEqual(
+            self.tech_bernd.service_qualification_key,
+            f"{self.type_heatpump.id},{self.type_pv.id}/{self.level_standard.id}",
+        )
+        self.tech_bernd.write({"service_equipment_type_ids": [(5,)], "service_level_ids": [(5,)]})
         self.assertFalse(self.tech_bernd.service_qualification_key)
         lead = self._create_inquiry(zip="81675", equipment_type_id=self.type_heatpump.id)
         self.assertNotEqual(lead.technician_id, self.tech_bernd)
