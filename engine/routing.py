@@ -116,7 +116,11 @@ class AreaHit:
         return self.distance_km is not None and self.distance_km <= self.radius_km
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# Candidate, Ranked and Dropped are built by the hundred at every routing and never changed once
+# built: they are not frozen, as a frozen dataclass sets each member through object.__setattr__,
+# which makes it three to four times as slow to build (210 candidates: 1.05 ms frozen, 0.26 ms not).
+# An AreaHit stays frozen: one object stands for every postal-code range hit.
+@dataclasses.dataclass(slots=True)
 class Candidate:
     """What routing needs to know of a technician."""
 
@@ -144,7 +148,7 @@ class Candidate:
     mean_accept_hours: float | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Ranked:
     id: int
     rank: int
@@ -152,7 +156,7 @@ class Ranked:
     detail: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Dropped:
     id: int
     rule: str

@@ -119,7 +119,9 @@ class ServiceArea(models.Model):
                 WHERE kind = 'radius' AND active;
             """
         )
-        # _locate_hits, a function so that its plan is made once per connection: every routing runs it
+        # _locate_hits, a function so that its plan is made once per connection: every routing runs it.
+        # Never a sequential scan, whatever the statistics said when the plan was made (a plan made
+        # while there were few areas would scan them all at every routing once there are many).
         areas = AREAS_AT % {"lat": "pc.latitude", "lon": "pc.longitude"}
         areas = areas % {"country": "p_country", "zip": "p_zip", "techs": "p_techs"}
         cr.execute(
@@ -129,6 +131,7 @@ class ServiceArea(models.Model):
                               o_base_latitude float8, o_base_longitude float8, o_radius_km float8)
                LANGUAGE plpgsql STABLE
                SET plan_cache_mode = force_generic_plan
+               SET enable_seqscan = off
                AS $$
                BEGIN
                RETURN QUERY

@@ -81,7 +81,11 @@ class ServiceTechnicianSlot(models.Model):
             """
             CREATE OR REPLACE FUNCTION service_technician_slot_claim(
                 p_technician integer, p_company integer, p_lead integer, p_capacity integer, p_lock text)
-            RETURNS integer LANGUAGE plpgsql AS $$
+            RETURNS integer LANGUAGE plpgsql
+            -- its plans last as long as the connection: never a scan of all slots, however few
+            -- there were when they were made
+            SET enable_seqscan = off
+            AS $$
             DECLARE
                 capacity integer := p_capacity;
                 taken integer;
@@ -148,7 +152,7 @@ class ServiceTechnicianSlot(models.Model):
         cr.execute(
             """
             CREATE OR REPLACE FUNCTION service_technician_slot_sync() RETURNS trigger
-            LANGUAGE plpgsql AS $$
+            LANGUAGE plpgsql SET enable_seqscan = off AS $$
             BEGIN
                 IF NEW.active AND NEW.technician_id IS NOT NULL
                    AND NEW.routing_state IN ('offered', 'accepted') THEN

@@ -107,7 +107,7 @@ class ServiceInquiryOfferStat(models.Model):
         self.env.cr.execute(
             SQL(f"""
             CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_refresh(lead_ids integer[]) RETURNS void
-            LANGUAGE plpgsql AS $$
+            LANGUAGE plpgsql SET enable_seqscan = off AS $$
             BEGIN
                 {upsert}
                  WHERE lead.id = ANY(lead_ids)
@@ -116,11 +116,13 @@ class ServiceInquiryOfferStat(models.Model):
             END
             $$;
             CREATE OR REPLACE FUNCTION service_inquiry_offer_stat_refresh_one(p_lead integer) RETURNS void
-            LANGUAGE plpgsql AS $$
+            LANGUAGE plpgsql SET enable_seqscan = off AS $$
             BEGIN
                 -- PL/pgSQL keeps this statement's plan for the connection: every offer and visit
                 -- written runs it, a SQL function would plan it anew each time; one inquiry by a
-                -- scalar, whose plan is the same whatever the value (ANY(array) costs twice as much)
+                -- scalar, whose plan is the same whatever the value (ANY(array) costs twice as much).
+                -- Its offers and visits are read by key (no sequential scan), however few there
+                -- were when the plan was made.
                 {upsert}
                  WHERE lead.id = p_lead
                     ON CONFLICT (lead_id) DO UPDATE SET {updates};

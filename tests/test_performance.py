@@ -65,6 +65,25 @@ class TestQueryBudgets(ServiceRoutingCase):
         self.env.flush_all()
         return lead
 
+    def test_kept_plans_read_by_key(self):
+        """The database functions of the hot paths keep their plans for the life of a connection: each
+        refuses sequential scans, or a plan made while offers, slots or areas were few (a new database)
+        would scan the whole table, for each candidate, as they grow."""
+        functions = (
+            "service_candidate_facts",
+            "service_area_hits_at",
+            "service_rotation_credit",
+            "service_technician_slot_claim",
+            "service_technician_slot_sync",
+            "service_inquiry_offer_stat_refresh",
+            "service_inquiry_offer_stat_refresh_one",
+        )
+        self.env.cr.execute("SELECT proname, proconfig FROM pg_proc WHERE proname = ANY(%s)", (list(functions),))
+        settings = dict(self.env.cr.fetchall())
+        self.assertEqual(set(settings), set(functions))
+        for name, config in settings.items():
+            self.assertIn("enable_seqscan=off", config or [], name)
+
     def test_route_one_inquiry(self):
         lead = self._pending()
         with self.assertQueryCount(ROUTE_QUERIES):

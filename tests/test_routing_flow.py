@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """An inquiry's way from creation to acceptance, on a real database."""
 
+import json
 from unittest.mock import patch
 
 from odoo import fields
@@ -10,13 +11,33 @@ from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.crm_service_routing.engine import routing
-from odoo.addons.crm_service_routing.models import service_rotation_entry
+from odoo.addons.crm_service_routing.models import service_rotation_entry, service_routing_log
 
 from .common import ServiceRoutingCase
 
 
 @tagged("post_install", "-at_install", "crm_service_routing")
 class TestRoutingFlow(ServiceRoutingCase):
+    def test_log_json_written_compact_and_read_back(self):
+        """The log's JSON text is compact whichever writer serves (orjson where installed), what orjson
+        refuses (an integer beyond 64 bits, a key that is a number) is written by json.dumps, and a
+        decision's facts read back as the engine wrote them."""
+        value = {"a": [1, 2.5, None, "ü"], "b": {"c": True}}
+        self.assertEqual(json.loads(service_routing_log.json_text(value)), value)
+        self.assertNotIn(" ", service_routing_log.json_text(value))
+        self.assertEqual(json.loads(service_routing_log.json_text({"big": 2**70})), {"big": 2**70})
+        self.assertEqual(json.loads(service_routing_log.json_text({7: "x"})), {"7": "x"})
+        with patch.object(service_routing_log, "orjson", None):
+            self.assertEqual(service_routing_log.json_text(value), json.dumps(value, separators=(",", ":")))
+        lead = self.env["crm.lead"].create(self._inquiry_vals(zip="81675"))
+        log = lead.routing_log_ids
+        self.env.invalidate_all()
+        inquiry, candidates = routing.facts_from_json(log.facts)
+        self.assertEqual(
+            log.technician_id.id, routing.decide(inquiry, candidates, log.strategy, fields.Date.today()).technician_id
+        )
+        self.assertEqual([r["id"] for r in log.decision["ranking"]][:1], [log.technician_id.id])
+
     def test_routed_on_creation(self):
         lead = self._create_inquiry()
         self.assertEqual(lead.routing_state, "offered")
