@@ -1,5 +1,6 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import service_cache_mixin
 from . import service_code_mixin
 from . import service_installed_base_mixin
 from . import service_postal_code

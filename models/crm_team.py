@@ -2,12 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models, tools
 
-# what _service_team reads of a team
-SERVICE_TEAM_FIELDS = {"is_service_team", "company_id", "sequence", "active"}
-
 
 class CrmTeam(models.Model):
-    _inherit = "crm.team"
+    _name = "crm.team"
+    _inherit = ["crm.team", "service.cache.mixin"]
+    # what _service_team_id reads of a team
+    _service_cache_fields = frozenset({"is_service_team", "company_id", "sequence", "active"})
 
     is_service_team = fields.Boolean(
         "Service Team",
@@ -18,7 +18,7 @@ class CrmTeam(models.Model):
     @api.model
     def _service_team(self, company=None):
         """The service team of ``company`` (a team of its own first, else a shared one): every new
-        inquiry joins it, so it is cached, and the cache cleared when a team changes (below)."""
+        inquiry joins it, so it is cached, and the cache cleared when a team changes (service.cache.mixin)."""
         company = company or self.env.company
         return self.sudo().browse(self._service_team_id(company.id))
 
@@ -35,24 +35,6 @@ class CrmTeam(models.Model):
             )
             .id
         )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        teams = super().create(vals_list)
-        if any(vals.get("is_service_team") for vals in vals_list):
-            self.env.registry.clear_cache()  # _service_team_id
-        return teams
-
-    def write(self, vals):
-        result = super().write(vals)
-        if SERVICE_TEAM_FIELDS.intersection(vals):
-            self.env.registry.clear_cache()  # _service_team_id
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()  # _service_team_id
-        return result
 
     @api.model
     def action_your_pipeline(self):

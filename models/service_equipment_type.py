@@ -3,9 +3,6 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-# what the intake's cache of codes reads of a type
-INTAKE_CODE_FIELDS = {"code", "company_id", "active"}
-
 
 class ServiceEquipmentType(models.Model):
     """A kind of installed product; a parent groups a brand or product line.
@@ -14,8 +11,10 @@ class ServiceEquipmentType(models.Model):
     """
 
     _name = "service.equipment.type"
-    _inherit = ["service.company.code.mixin"]
+    _inherit = ["service.company.code.mixin", "service.cache.mixin"]
     _description = "Equipment Type"
+    # what the intake's cache of codes (_service_codes) reads of a type
+    _service_cache_fields = frozenset({"code", "company_id", "active"})
     _code_fields = ("code",)
     _parent_name = "parent_id"
     _parent_store = True
@@ -85,23 +84,6 @@ class ServiceEquipmentType(models.Model):
     # ------------------------------------------------------------
     # INTAKE: the type an integration names
     # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        types = super().create(vals_list)
-        self.env.registry.clear_cache()  # _service_codes
-        return types
-
-    def write(self, vals):
-        result = super().write(vals)
-        if INTAKE_CODE_FIELDS.intersection(vals):
-            self.env.registry.clear_cache()  # _service_codes
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()  # _service_codes
-        return result
 
     @api.model
     @tools.ormcache("company_id")

@@ -17,7 +17,10 @@ class ServiceEscalationStage(models.Model):
     """One stage of an SLA tier's escalation ladder: after N hours without acceptance, do something."""
 
     _name = "service.escalation.stage"
+    _inherit = ["service.cache.mixin"]
     _description = "Escalation Stage"
+    # the ladders are kept for the registry (service.level._service_ladder_of)
+    _service_cache_fields = frozenset({"level_id", "after_hours", "action", "sequence"})
     _order = "level_id, after_hours, sequence, id"
 
     level_id = fields.Many2one("service.level", "SLA Tier", required=True, index=True, ondelete="cascade")
@@ -99,24 +102,3 @@ class ServiceEscalationStage(models.Model):
                 action=labels.get(stage.action, ""),
                 hours=format(stage.after_hours, "g"),
             )
-
-    # ------------------------------------------------------------
-    # CRUD: the ladders are kept for the registry (service.level._service_ladder_of)
-    # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        stages = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return stages
-
-    def write(self, vals):
-        result = super().write(vals)
-        if {"level_id", "after_hours", "action", "sequence"}.intersection(vals):
-            self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
