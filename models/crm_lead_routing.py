@@ -33,14 +33,14 @@ class CandidateFacts:
     inquiry of an area. Here a technician is read once per batch (one query
     for those not read yet), and the batch's own claims are carried into
     what it read: a slot taken, and the one the inquiry gave up, count in
-    the load; the rotation credits paid count in the rotation. The offers
-    themselves are written after the batch, so, as in one query per inquiry,
-    a later decision of the batch does not see them. Read the facts of a
-    batch's inquiries through this object only, after the writes that
-    precede the batch (see ``_service_gather_facts``).
+    the load; the rotation credits paid, and the offer as the technician's
+    last one, count in the rotation. The offers themselves are written after
+    the batch. Read the facts of a batch's inquiries through this object
+    only, after the writes that precede the batch (see
+    ``_service_gather_facts``).
     """
 
-    OPEN_COUNT, ROTATION, DECLINED = 10, 16, 17
+    OPEN_COUNT, LAST_OFFERED_AT, LAST_OFFER_SEQ, ROTATION, DECLINED = 10, 11, 15, 16, 17
 
     def __init__(self, leads):
         self.leads = leads
@@ -115,6 +115,11 @@ class CandidateFacts:
                     if technician_id in known:
                         row = known[technician_id]
                         row[self.ROTATION] = (row[self.ROTATION] or 0.0) + change
+                if decision.technician_id in known:
+                    # the ledger numbered the offer after every one read before it
+                    row = known[decision.technician_id]
+                    row[self.LAST_OFFER_SEQ] = max((r[self.LAST_OFFER_SEQ] or 0) for r in known.values()) + 1
+                    row[self.LAST_OFFERED_AT] = fields.Datetime.now()
 
 
 class CrmLead(models.Model):
@@ -351,7 +356,11 @@ class CrmLead(models.Model):
                 lead._service_release_claim(decision)
 
     def _service_release_claim(self, decision):
-        """Give back what claiming ``decision`` took: the technician's slot, and its rotation credits."""
+        """Give back what claiming ``decision`` took: the technician's slot, and its rotation credits.
+
+        The ledger keeps the offer the claim recorded as the technician's last
+        one: among technicians of equal credit it comes after the others once,
+        as if it had had the offer."""
         self.ensure_one()
         if decision.technician_id:
             self.env["service.technician.slot"]._release(self.id)
@@ -584,9 +593,9 @@ class CrmLead(models.Model):
                       (SELECT count(*) FROM service_technician_slot s
                         WHERE s.technician_id = p.id AND COALESCE(s.company_id, 0) = COALESCE(inquiry_company, 0)
                           AND s.lead_id != inquiry),
-                      last.offered_at,
+                      rotation.offered_at,
                       stats.answered, stats.accepted, stats.hours,
-                      last.id,
+                      rotation.offer_seq,
                       rotation.credit,
                       COALESCE(p.id = ANY(declined.ids), false),
                       rotation.entries
@@ -597,20 +606,15 @@ class CrmLead(models.Model):
                        SELECT array_agg(d.technician_id) FILTER (WHERE d.state IN ('declined', 'expired')) AS ids
                          FROM service_offer d WHERE d.lead_id = inquiry
                       ) declined
-                 -- rotation credit: the sum of each technician's ledger entries (see service.rotation.entry)
+                 -- rotation credit, and last offer in this company: the sum of each technician's ledger
+                 -- entries and the last offer they record (see service.rotation.entry), not the offers
+                 -- themselves, whose history grows
                  LEFT JOIN service_rotation_credit(technician_ids, company) rotation
                         ON rotation.technician_id = p.id
                  -- The technician's offers are read through its own index (technician, time), whatever
-                 -- the statistics said when the plan was made: the company and the time are written
-                 -- so that no other index of the offers matches them (one on the company, or on the
-                 -- time alone, would read every offer of the company, or of the window, for each
-                 -- candidate; with no offers yet, all indexes look alike to the planner).
-                 LEFT JOIN LATERAL (
-                       -- rotation: the technician's last offer in this company
-                       SELECT o.id, o.offered_at FROM service_offer o
-                        WHERE o.technician_id = p.id AND o.company_id IS NOT DISTINCT FROM company
-                        ORDER BY o.offered_at DESC, o.id DESC LIMIT 1
-                      ) last ON TRUE
+                 -- the statistics said when the plan was made: the time is written so that no other
+                 -- index of the offers matches it (one on the time alone would read every offer of the
+                 -- window for each candidate; with no offers yet, all indexes look alike to the planner).
                  LEFT JOIN LATERAL (
                        SELECT count(*) FILTER (WHERE {lifecycle.OFFER_ANSWERED_SQL}) AS answered,
                               count(*) FILTER (WHERE {lifecycle.OFFER_ACCEPTED_SQL}) AS accepted,
@@ -683,7 +687,7 @@ class CrmLead(models.Model):
             override_note=override_note,
         )
         if decision.technician_id and not rotation_paid:
-            self._service_pay_rotation(engine.rotation_credits(decision))
+            self._service_pay_rotation(engine.rotation_credits(decision), offered=decision.technician_id)
         return log
 
     def _service_write_decisions(self, decided, trigger, chosen_by=None, override=None, override_note=False):
@@ -757,9 +761,14 @@ class CrmLead(models.Model):
             "override_note": override_note,
         }
 
-    def _service_pay_rotation(self, changes):
-        """Append the rotation credit changes of a decision to the ledger (no row is updated)."""
-        self.env["service.rotation.entry"]._append((self.company_id or self.env.company).id, changes)
+    def _service_pay_rotation(self, changes, offered=None):
+        """Append the rotation credit changes of a decision to the ledger (no row is updated);
+        ``offered``: the technician offered the inquiry now, whose last offer the ledger records."""
+        self.env["service.rotation.entry"]._append(
+            (self.company_id or self.env.company).id,
+            changes,
+            offered=(offered, fields.Datetime.now()) if offered else None,
+        )
 
     def _service_routing_feedback(self, leads):
         """A notification that says where the inquiries went; the view reloads after it."""

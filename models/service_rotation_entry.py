@@ -4,6 +4,7 @@ import logging
 import time
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .service_constants import CONCURRENCY_ERRORS
 
@@ -33,6 +34,13 @@ class ServiceRotationEntry(models.Model):
     conflicts, so routings in the same area run side by side; a
     technician's credit is the sum of its rows, which the fold cron keeps to
     a few rows per technician. Written only by routing, in SQL.
+
+    The chosen technician's row also records the offer (``offer_seq``, a
+    number that orders offers made in the same second, and ``offered_at``):
+    a technician's last offer in the company is the largest of its rows,
+    read with its credit from the same index entries, so that what routing
+    reads per candidate does not grow with the offer history. A fold keeps
+    the last offer in the row it sums into.
     """
 
     _name = "service.rotation.entry"
@@ -48,11 +56,16 @@ class ServiceRotationEntry(models.Model):
     technician_id = fields.Integer(required=True, readonly=True)
     company_id = LedgerMany2one("res.company", required=True, readonly=True)
     change = fields.Float(readonly=True)
+    # on the row of the technician an offer was paid to: the offer's order and time
+    offer_seq = fields.Integer("Offer Sequence", readonly=True)
+    offered_at = fields.Datetime(readonly=True)
 
     def init(self):
         self.env.cr.execute(
-            """CREATE INDEX IF NOT EXISTS service_rotation_entry_technician_idx
-                   ON service_rotation_entry (technician_id, company_id) INCLUDE (change);
+            """CREATE INDEX IF NOT EXISTS service_rotation_entry_credit_idx
+                   ON service_rotation_entry (technician_id, company_id) INCLUDE (change, offer_seq, offered_at);
+               DROP INDEX IF EXISTS service_rotation_entry_technician_idx;
+               CREATE SEQUENCE IF NOT EXISTS service_rotation_entry_offer_seq;
                ALTER TABLE service_rotation_entry DROP CONSTRAINT IF EXISTS service_rotation_entry_technician_id_fkey;
                ALTER TABLE service_rotation_entry DROP CONSTRAINT IF EXISTS service_rotation_entry_company_id_fkey"""
         )
@@ -61,29 +74,64 @@ class ServiceRotationEntry(models.Model):
         # them again at every routing, a plain index scan marks them dead once and skips them
         # from then on. The function's own settings hold while it runs only.
         self.env.cr.execute(
-            """CREATE OR REPLACE FUNCTION service_rotation_credit(technician_ids int[], company int)
-               RETURNS TABLE (technician_id int, credit float, entries bigint)
+            """DROP FUNCTION IF EXISTS service_rotation_credit(int[], int);
+               CREATE FUNCTION service_rotation_credit(technician_ids int[], company int)
+               RETURNS TABLE (technician_id int, credit float, entries bigint, offer_seq int, offered_at timestamp)
                LANGUAGE sql STABLE
                SET enable_bitmapscan = off
                SET enable_seqscan = off
                AS $$
-                   SELECT e.technician_id, sum(e.change), count(*)
+                   SELECT e.technician_id, sum(e.change), count(*), max(e.offer_seq), max(e.offered_at)
                      FROM service_rotation_entry e
                     WHERE e.technician_id = ANY(technician_ids) AND e.company_id = company
                     GROUP BY e.technician_id
                $$"""
         )
+        # A ledger from before offers were recorded in it: each technician's last offer per company,
+        # from the offers, in rows that change no credit. Their sequence numbers are negative, in the
+        # order of the offers, and so come before those of every offer recorded from now on.
+        self.env.cr.execute("SELECT to_regclass('service_offer') IS NOT NULL")
+        if not self.env.cr.fetchone()[0]:
+            return
+        self.env.cr.execute(
+            """INSERT INTO service_rotation_entry (technician_id, company_id, change, offer_seq, offered_at)
+               SELECT technician_id, company_id, 0,
+                      row_number() OVER (ORDER BY offered_at, id) - count(*) OVER () - 1, offered_at
+                 FROM (SELECT DISTINCT ON (o.technician_id, o.company_id) o.technician_id, o.company_id,
+                              o.offered_at, o.id
+                         FROM service_offer o
+                        WHERE o.company_id IS NOT NULL AND o.offered_at IS NOT NULL
+                        ORDER BY o.technician_id, o.company_id, o.offered_at DESC, o.id DESC) last
+                WHERE NOT EXISTS (SELECT 1 FROM service_rotation_entry e WHERE e.offer_seq IS NOT NULL)"""
+        )
 
     @api.model
-    def _append(self, company_id, changes):
-        """Append ``{technician id: change}`` for ``company_id``, in one statement."""
+    def _append(self, company_id, changes, offered=None):
+        """Append ``{technician id: change}`` for ``company_id``, in one statement; ``offered``:
+        (technician id, time) of the offer the changes pay for, recorded on that technician's row."""
         if not changes:
             return
+        self.env.cr.execute(self._append_sql(company_id, changes, offered))
+
+    @api.model
+    def _append_sql(self, company_id, changes, offered=None, where=None):
+        """The INSERT of ``_append`` (``where``: an SQL condition the rows are appended under)."""
         ids = sorted(changes)
-        self.env.cr.execute(
-            """INSERT INTO service_rotation_entry (technician_id, company_id, change)
-               SELECT c.id, %s, c.change FROM unnest(%s::int[], %s::float[]) AS c(id, change)""",
-            (company_id, ids, [changes[i] for i in ids]),
+        technician_id, offered_at = offered or (None, None)
+        return SQL(
+            """INSERT INTO service_rotation_entry (technician_id, company_id, change, offer_seq, offered_at)
+               SELECT c.id, %s, c.change,
+                      CASE WHEN c.id = %s THEN nextval('service_rotation_entry_offer_seq') END,
+                      CASE WHEN c.id = %s THEN %s::timestamp END
+                 FROM unnest(%s::int[], %s::float[]) AS c(id, change)
+                WHERE %s""",
+            company_id,
+            technician_id,
+            technician_id,
+            offered_at,
+            ids,
+            [changes[i] for i in ids],
+            where or SQL("TRUE"),
         )
 
     @api.model
@@ -139,10 +187,10 @@ class ServiceRotationEntry(models.Model):
             """WITH moved AS (
                    DELETE FROM service_rotation_entry
                     WHERE id IN (SELECT id FROM service_rotation_entry ORDER BY id LIMIT %s)
-                RETURNING technician_id, company_id, change
+                RETURNING technician_id, company_id, change, offer_seq, offered_at
                ), folded AS (
-                   INSERT INTO service_rotation_entry (technician_id, company_id, change)
-                   SELECT technician_id, company_id, sum(change) FROM moved
+                   INSERT INTO service_rotation_entry (technician_id, company_id, change, offer_seq, offered_at)
+                   SELECT technician_id, company_id, sum(change), max(offer_seq), max(offered_at) FROM moved
                     WHERE EXISTS (SELECT 1 FROM res_partner p WHERE p.id = moved.technician_id)
                       AND EXISTS (SELECT 1 FROM res_company c WHERE c.id = moved.company_id)
                     GROUP BY 1, 2

@@ -1,6 +1,7 @@
 # Copyright 2026 crm_service_routing contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 # first key of the transaction-level advisory lock a routing takes on a technician
 CLAIM_LOCK = 7318
@@ -204,18 +205,26 @@ class ServiceTechnicianSlot(models.Model):
         another routing holds the technician right now (the caller may move
         on to its next candidate); 'wait' waits for it. ``rotation``: (company
         id, {technician id: credit change}) appended to the rotation ledger
-        (service.rotation.entry) in the same statement when the slot is taken.
+        (service.rotation.entry) in the same statement when the slot is taken,
+        with the offer to ``technician_id`` made now.
         """
-        rotation_company_id, changes = rotation or (None, {})
-        ids = sorted(changes)
-        self.env.cr.execute(
-            """WITH claim AS MATERIALIZED (SELECT service_technician_slot_claim(%s, %s, %s, %s, %s) AS slot),
-                    paid AS (INSERT INTO service_rotation_entry (technician_id, company_id, change)
-                             SELECT c.id, %s, c.change
-                               FROM claim, unnest(%s::int[], %s::float[]) AS c(id, change)
-                              WHERE claim.slot >= 0)
-               SELECT slot FROM claim""",
-            (technician_id, company_id or None, lead_id, capacity, lock)
-            + (rotation_company_id, ids, [changes[i] for i in ids]),
+        claim = SQL(
+            "SELECT service_technician_slot_claim(%s, %s, %s, %s, %s) AS slot",
+            technician_id,
+            company_id or None,
+            lead_id,
+            capacity,
+            lock,
         )
+        rotation_company_id, changes = rotation or (None, {})
+        if not changes:
+            self.env.cr.execute(claim)
+            return self.env.cr.fetchone()[0]
+        paid = self.env["service.rotation.entry"]._append_sql(
+            rotation_company_id,
+            changes,
+            offered=(technician_id, fields.Datetime.now()),
+            where=SQL("(SELECT slot FROM claim) >= 0"),
+        )
+        self.env.cr.execute(SQL("WITH claim AS MATERIALIZED (%s), paid AS (%s) SELECT slot FROM claim", claim, paid))
         return self.env.cr.fetchone()[0]

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """An inquiry's way from creation to acceptance, on a real database."""
 
+import datetime
 import json
 from unittest.mock import patch
 
@@ -112,10 +113,15 @@ class TestRoutingFlow(ServiceRoutingCase):
         self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
         self.assertEqual(len(leads.filtered(lambda lead: lead.technician_id == self.tech_anna)), 2)
         taken = dict.fromkeys(techs.ids, 0)
+        previous = None
         for lead in leads.sorted("id"):
             _inquiry, candidates = routing.facts_from_json(lead.routing_log_ids.facts)
             self.assertEqual({c.id: c.open_count for c in candidates}, taken, lead.name)
+            # and the offer before it as its technician's last one
+            if previous:
+                self.assertEqual(max(candidates, key=lambda c: c.last_offer_seq).id, previous, lead.name)
             taken[lead.technician_id.id] += 1
+            previous = lead.technician_id.id
         self.assertEqual(taken[self.tech_anna.id], 2)
         # and the full technician was left out, not offered beyond its capacity
         self.assertEqual(sorted(taken.values()), [2, 5, 5])
@@ -206,6 +212,61 @@ class TestRoutingFlow(ServiceRoutingCase):
             {row[:2]: (row[2], round(row[3], 6)) for row in self.env.cr.fetchall()},
             {(self.tech_anna.id, company): (1, 0.75), (self.tech_bernd.id, company): (1, -0.75)},
         )
+
+    def test_last_offer_is_the_one_the_ledger_recorded(self):
+        """A technician's last offer in the company is recorded in the rotation ledger with the credit it
+        paid, in a row the fold keeps: the offers, however many, are not read for it."""
+        first = self._create_inquiry(zip="81675")
+        second = self._create_inquiry(zip="81675")
+        third = self._create_inquiry(zip="81675")
+        self.env["service.rotation.entry"]._fold()
+        fourth = self._create_inquiry(zip="81675")
+        _inquiry, candidates = routing.facts_from_json(fourth.routing_log_ids.facts)
+        facts = {c.id: c for c in candidates}
+        routed = [first, second, third]
+        self.assertEqual(len({lead.technician_id for lead in routed}), 3)
+        for lead in routed:
+            last = facts[lead.technician_id.id].last_offered_at
+            self.assertLessEqual(abs(last - lead.offer_ids.offered_at), datetime.timedelta(seconds=1), lead.name)
+        self.assertEqual(
+            sorted(routed, key=lambda lead: facts[lead.technician_id.id].last_offer_seq), routed, "in their order"
+        )
+        # all three even again: the least recently offered takes the fourth
+        self.assertEqual(fourth.technician_id, first.technician_id)
+
+    def test_ledger_takes_the_last_offers_made_before_it_recorded_them(self):
+        """Upgrading from a ledger without offers: each technician's last offer, from the offers, once."""
+        first = self._create_inquiry(zip="81675")
+        second = self._create_inquiry(zip="81675")
+        Entry = self.env["service.rotation.entry"]
+        self.env.cr.execute("UPDATE service_rotation_entry SET offer_seq = NULL, offered_at = NULL")
+        self.env.cr.execute(
+            "UPDATE service_offer SET offered_at = offered_at - interval '1 day' WHERE id = %s", (first.offer_ids.id,)
+        )
+        self.env.invalidate_all()
+
+        def recorded():
+            self.env.cr.execute(
+                """SELECT technician_id, offer_seq, offered_at FROM service_rotation_entry
+                    WHERE offer_seq IS NOT NULL AND company_id = %s AND technician_id = ANY(%s)""",
+                (self.env.company.id, (first | second).technician_id.ids),
+            )
+            return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+        Entry.init()
+        seeded = recorded()
+        self.assertEqual(
+            seeded,
+            {
+                first.technician_id.id: (seeded[first.technician_id.id][0], first.offer_ids.offered_at),
+                second.technician_id.id: (seeded[second.technician_id.id][0], second.offer_ids.offered_at),
+            },
+        )
+        # before every offer recorded from now on, and in the order the offers were made
+        self.assertLess(seeded[first.technician_id.id][0], seeded[second.technician_id.id][0])
+        self.assertLess(seeded[second.technician_id.id][0], 0)
+        Entry.init()
+        self.assertEqual(recorded(), seeded, "taken once")
 
     def test_filters_drop_with_the_rule(self):
         self.tech_carla.service_paused = True
