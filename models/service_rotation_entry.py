@@ -87,22 +87,34 @@ class ServiceRotationEntry(models.Model):
                     GROUP BY e.technician_id
                $$"""
         )
-        # A ledger from before offers were recorded in it: each technician's last offer per company,
-        # from the offers, in rows that change no credit. Their sequence numbers are negative, in the
-        # order of the offers, and so come before those of every offer recorded from now on.
-        self.env.cr.execute("SELECT to_regclass('service_offer') IS NOT NULL")
-        if not self.env.cr.fetchone()[0]:
-            return
+        # a ledger from before offers were recorded in it: the last offers, from the offers, once
+        self.env.cr.execute("SELECT 1 FROM service_rotation_entry WHERE offer_seq IS NOT NULL LIMIT 1")
+        if not self.env.cr.fetchone():
+            self._record_last_offers()
+
+    @api.model
+    def _record_last_offers(self, where=None):
+        """Record each technician's last offer per company among the offers ``where`` (an SQL condition
+        on ``service_offer o``; all by default), as a fold would leave it: a row that changes no credit.
+
+        Their sequence numbers are negative, in the order of the offers, and
+        below every one the ledger holds: they come before every offer it
+        recorded or will record.
+        """
         self.env.cr.execute(
-            """INSERT INTO service_rotation_entry (technician_id, company_id, change, offer_seq, offered_at)
-               SELECT technician_id, company_id, 0,
-                      row_number() OVER (ORDER BY offered_at, id) - count(*) OVER () - 1, offered_at
-                 FROM (SELECT DISTINCT ON (o.technician_id, o.company_id) o.technician_id, o.company_id,
-                              o.offered_at, o.id
-                         FROM service_offer o
-                        WHERE o.company_id IS NOT NULL AND o.offered_at IS NOT NULL
-                        ORDER BY o.technician_id, o.company_id, o.offered_at DESC, o.id DESC) last
-                WHERE NOT EXISTS (SELECT 1 FROM service_rotation_entry e WHERE e.offer_seq IS NOT NULL)"""
+            SQL(
+                """INSERT INTO service_rotation_entry (technician_id, company_id, change, offer_seq, offered_at)
+                   SELECT technician_id, company_id, 0,
+                          row_number() OVER (ORDER BY offered_at, id) - count(*) OVER () - 1
+                              + LEAST(COALESCE((SELECT min(offer_seq) FROM service_rotation_entry), 0), 0),
+                          offered_at
+                     FROM (SELECT DISTINCT ON (o.technician_id, o.company_id) o.technician_id, o.company_id,
+                                  o.offered_at, o.id
+                             FROM service_offer o
+                            WHERE o.company_id IS NOT NULL AND o.offered_at IS NOT NULL AND %s
+                            ORDER BY o.technician_id, o.company_id, o.offered_at DESC, o.id DESC) last""",
+                where or SQL("TRUE"),
+            )
         )
 
     @api.model

@@ -2,9 +2,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """An inquiry's way from creation to acceptance, on a real database."""
 
-import datetime
 import json
 from unittest.mock import patch
+
+from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -215,24 +216,21 @@ class TestRoutingFlow(ServiceRoutingCase):
 
     def test_last_offer_is_the_one_the_ledger_recorded(self):
         """A technician's last offer in the company is recorded in the rotation ledger with the credit it
-        paid, in a row the fold keeps: the offers, however many, are not read for it."""
-        first = self._create_inquiry(zip="81675")
-        second = self._create_inquiry(zip="81675")
-        third = self._create_inquiry(zip="81675")
-        self.env["service.rotation.entry"]._fold()
-        fourth = self._create_inquiry(zip="81675")
+        paid, kept by the fold; offers made in the same second are told apart by their number."""
+        with freeze_time("2026-06-05 08:00:00"):
+            routed = [self._create_inquiry(zip="81675") for _i in range(3)]
+            self.env["service.rotation.entry"]._fold()
+            fourth = self._create_inquiry(zip="81675")
         _inquiry, candidates = routing.facts_from_json(fourth.routing_log_ids.facts)
         facts = {c.id: c for c in candidates}
-        routed = [first, second, third]
         self.assertEqual(len({lead.technician_id for lead in routed}), 3)
         for lead in routed:
-            last = facts[lead.technician_id.id].last_offered_at
-            self.assertLessEqual(abs(last - lead.offer_ids.offered_at), datetime.timedelta(seconds=1), lead.name)
-        self.assertEqual(
-            sorted(routed, key=lambda lead: facts[lead.technician_id.id].last_offer_seq), routed, "in their order"
-        )
+            self.assertEqual(facts[lead.technician_id.id].last_offered_at, lead.offer_ids.offered_at, lead.name)
+        numbers = [facts[lead.technician_id.id].last_offer_seq for lead in routed]
+        self.assertTrue(all(numbers), numbers)
+        self.assertEqual(numbers, sorted(set(numbers)), "numbered in their order")
         # all three even again: the least recently offered takes the fourth
-        self.assertEqual(fourth.technician_id, first.technician_id)
+        self.assertEqual(fourth.technician_id, routed[0].technician_id)
 
     def test_ledger_takes_the_last_offers_made_before_it_recorded_them(self):
         """Upgrading from a ledger without offers: each technician's last offer, from the offers, once."""

@@ -35,6 +35,7 @@ from psycopg2.extras import execute_values
 
 import odoo
 from odoo import SUPERUSER_ID, api, sql_db
+from odoo.tools import SQL
 
 COUNTRIES = (("DE", 0.7), ("AT", 0.15), ("CH", 0.15))
 TYPES = (("BENCH-HP", "Heat Pump"), ("BENCH-PV", "PV System"), ("BENCH-WB", "Wallbox"), ("BENCH-BAT", "Battery"))
@@ -437,27 +438,12 @@ class Bench:
 
         Routing reads a technician's last offer from the rotation ledger (where
         the ledger has the columns): a database that made these offers holds,
-        after its fold, one row per technician with the last of them. Their
-        sequence numbers come before those of every offer routed since, as in
-        a ledger seeded from the offers.
+        after its fold, one row per technician with the last of them, before
+        every offer routed since.
         """
-        self.cr.execute(
-            """SELECT count(*) FROM information_schema.columns
-                WHERE table_name = 'service_rotation_entry' AND column_name IN ('offer_seq', 'offered_at')"""
-        )
-        if self.cr.fetchone()[0] < 2:
-            return
-        self.cr.execute(
-            """INSERT INTO service_rotation_entry (technician_id, company_id, change, offer_seq, offered_at)
-               SELECT technician_id, company_id, 0,
-                      row_number() OVER (ORDER BY offered_at, id) - count(*) OVER ()
-                          + COALESCE((SELECT min(offer_seq) FROM service_rotation_entry), 0) - 1,
-                      offered_at
-                 FROM (SELECT DISTINCT ON (o.technician_id, o.company_id) o.technician_id, o.company_id,
-                              o.offered_at, o.id
-                         FROM service_offer o JOIN bench_history h ON h.lead_id = o.lead_id
-                        ORDER BY o.technician_id, o.company_id, o.offered_at DESC, o.id DESC) last"""
-        )
+        Entry = self.env["service.rotation.entry"]
+        if hasattr(Entry, "_record_last_offers"):
+            Entry._record_last_offers(SQL("o.lead_id IN (SELECT lead_id FROM bench_history)"))
 
     def insert_select(self, table, model, branches, params, order_by=None):
         """INSERT INTO ``table`` SELECT ... for each branch, ({column: SQL expression}, FROM clause).
