@@ -9,7 +9,7 @@ from odoo.tools import SQL
 
 from ..engine import lifecycle
 from ..engine.postal import is_valid_postal_code, normalize_postal_code
-from .service_batch import wake_cron
+from .service_batch import WAKE_CRON_FUNCTION, wake_cron
 from .service_constants import (  # noqa: F401 - the selections are imported from here too
     ENGINE_RULED,
     LIVE_ROUTING_STATES,
@@ -164,6 +164,8 @@ class CrmLead(models.Model):
             """CREATE INDEX IF NOT EXISTS crm_lead_technician_open_idx
                    ON crm_lead (technician_id) WHERE routing_state IN ('offered', 'accepted') AND active"""
         )
+        # the statement that wakes the addon's scheduled actions (service_batch.wake_cron)
+        self.env.cr.execute(WAKE_CRON_FUNCTION)
         return res
 
     @api.depends("service_occasion", "partner_id.commercial_partner_id", "contract_id", "equipment_id", "company_id")

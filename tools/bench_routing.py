@@ -10,9 +10,11 @@ Builds technicians with postal-code ranges across DE/AT/CH (GeoNames data), a
 share of them with a radius area around their home too, and
 inquiries in their areas, routes every inquiry one by one and prints latency,
 SQL queries per inquiry, throughput and the fairness of rotation. With
-``--history N`` it routes a sample of the inquiries before and after adding N
-past offers (on past, closed inquiries, over the last two years) and prints
-how much routing slows down as the history grows. Then it runs
+``--history N`` it adds N past offers (on past, closed inquiries, over the
+last two years) to its database, keeping a copy made before, and routes a
+sample of the inquiries in both databases in turn, block by block (whatever
+else the machine does weighs on both alike), and prints how much routing
+slows down as the history grows. Then it runs
 Odoo's own lead assignment (crm.team, members with assignment domains for the
 areas of the first ``--odoo-members`` technicians) on the same inquiries and
 prints the ratio to each of our runs; the target is judged at equal size, with
@@ -22,6 +24,7 @@ measures, it does not test.
 """
 
 import argparse
+import copy
 import gc
 import json
 import os
@@ -30,7 +33,7 @@ import statistics
 import time
 from collections import Counter, defaultdict
 
-from bench_db import percentile, vacuum_analyze
+from bench_db import copy_database, drop_database, percentile, vacuum_analyze
 from psycopg2.extras import execute_values
 
 import odoo
@@ -70,6 +73,48 @@ class GcClock:
         gc.callbacks.remove(self)
 
 
+class IoClock:
+    """What PostgreSQL did while it is open, from its cumulative statistics: WAL written (and its
+    full-page images), blocks read from outside shared buffers, buffers a backend had to write
+    itself, and checkpoints. Cluster-wide, so meaningful on a machine that runs only the benchmark."""
+
+    QUERY = """
+        SELECT (SELECT wal_bytes FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
+               (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
+               (SELECT buffers_backend FROM pg_stat_bgwriter),
+               (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)"""
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.delta = None
+
+    def read(self):
+        # this backend's own counts reach the shared statistics when its transaction ends
+        self.cr.execute("SELECT pg_stat_force_next_flush()")
+        self.cr.commit()
+        self.cr.execute("SELECT pg_stat_clear_snapshot()")
+        self.cr.execute(self.QUERY)
+        row = self.cr.fetchone()
+        self.cr.commit()
+        return [float(value or 0) for value in row]
+
+    def __enter__(self):
+        self._start = self.read()
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.delta = [end - start for start, end in zip(self._start, self.read(), strict=True)]
+
+    def describe(self, count):
+        wal, fpi, reads, backend, checkpoints = self.delta
+        return (
+            f"PostgreSQL per inquiry: {wal / count / 1024:.1f} kB WAL ({fpi / count:.1f} full-page images), "
+            f"{reads / count:.1f} blocks read outside shared buffers, {backend / count:.2f} buffers written "
+            f"by a backend; {checkpoints:.0f} checkpoints"
+        )
+
+
 class Bench:
     def __init__(self, env, args):
         self.env, self.args, self.cr = env, args, env.cr
@@ -84,6 +129,21 @@ class Bench:
         self.tech_ranges = {}
         self.keep_ranges = None
         self.figures = {}
+
+    def bind(self, cr):
+        """Go on with ``cr``: a new cursor on this database, or one on a copy of it (see ``twin``)."""
+        self.cr = cr
+        self.env = api.Environment(cr, SUPERUSER_ID, dict(self.env.context))
+        self.countries = {code: country.with_env(self.env) for code, country in self.countries.items()}
+        self.premium = self.premium.with_env(self.env)
+        self.leads = self.leads.with_env(self.env)
+        return self
+
+    def twin(self, cr):
+        """This benchmark on a copy of its database (``copy_database``): the same records, the same ids."""
+        twin = copy.copy(self)
+        twin.figures = {}
+        return twin.bind(cr)
 
     # ------------------------------------------------------------
     # DATA
@@ -490,26 +550,22 @@ class Bench:
 
     def route_all(self, leads, label):
         latencies, queries = [], []
+        io = IoClock(self.cr)
         start = time.perf_counter()
-        with GcClock() as collector:
+        with io, GcClock() as collector:
             for index, lead in enumerate(leads):
-                q0, t0 = sql_db.sql_counter, time.perf_counter()
-                lead._service_route("cron")
-                self.env.flush_all()
-                latencies.append((time.perf_counter() - t0) * 1000)
-                queries.append(sql_db.sql_counter - q0)
+                elapsed, count = self.route_one(lead)
+                latencies.append(elapsed)
+                queries.append(count)
                 if index % 500 == 499:
                     self.cr.commit()
                     self.run_woken_fold()
                     self.env.invalidate_all()
-        self.cr.commit()
+            self.cr.commit()
         total = time.perf_counter() - start
         by_lead = dict(zip(leads.ids, latencies, strict=True))
         # offers and review decisions do not cost the same: say how many of each
-        self.cr.execute(
-            "SELECT routing_state, count(*) FROM crm_lead WHERE id = ANY(%s) GROUP BY 1 ORDER BY 1", (leads.ids,)
-        )
-        outcomes = dict(self.cr.fetchall())
+        outcomes = self.outcomes(leads)
         result = {
             "count": len(leads),
             "p50": percentile(latencies, 50),
@@ -533,9 +589,23 @@ class Bench:
             f"queries per inquiry mean {result['q_mean']:.2f}, p95 {result['q_p95']}, max {result['q_max']}; "
             f"{result['throughput']:.0f} inquiries/s; Python's garbage collector "
             f"{sum(collector.seconds) * 1000 / len(leads):.2f} ms per inquiry "
-            f"({collector.runs[2]} full collections, {collector.seconds[2] * 1000:.0f} ms)"
+            f"({collector.runs[2]} full collections, {collector.seconds[2] * 1000:.0f} ms); " + io.describe(len(leads))
         )
         return result
+
+    def route_one(self, lead):
+        """Routes ``lead`` as the scheduled action does; its time in ms and its queries."""
+        q0, t0 = sql_db.sql_counter, time.perf_counter()
+        lead._service_route("cron")
+        self.env.flush_all()
+        return (time.perf_counter() - t0) * 1000, sql_db.sql_counter - q0
+
+    def outcomes(self, leads):
+        """{routing state: inquiries} of ``leads``."""
+        self.cr.execute(
+            "SELECT routing_state, count(*) FROM crm_lead WHERE id = ANY(%s) GROUP BY 1 ORDER BY 1", (leads.ids,)
+        )
+        return dict(self.cr.fetchall())
 
     def run_woken_fold(self):
         """Fold the rotation ledger if a routing woke its scheduled action, as a cron worker would."""
@@ -547,18 +617,6 @@ class Bench:
             self.env["service.rotation.entry"]._cron_fold()
             self.cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id = %s", (cron.id,))
             self.cr.commit()
-
-    def route_rounds(self, leads, label, rounds):
-        """Routes ``leads`` ``rounds`` times (unrouted again after each); the round with the best p95.
-
-        Other processes on the machine slow some rounds down; the best round
-        is the one they disturbed least.
-        """
-        results = []
-        for number in range(1, rounds + 1):
-            results.append(self.route_all(leads, f"{label}, round {number} of {rounds}"))
-            self.reset_routing(leads)
-        return min(results, key=lambda result: result["p95"])
 
     def reset_routing(self, leads):
         """Back to unrouted; rotation credit is folded, as its cron does, and the rows the reset leaves
@@ -689,6 +747,58 @@ class Bench:
         return {"total_s": total, "per_ms": per, "assigned": assigned, "members": len(users)}
 
 
+def route_interleaved(benches, lead_ids, label, rounds, block=50):
+    """Routes the inquiries ``lead_ids`` in each database of ``benches`` ({name: Bench}) ``rounds`` times
+    (unrouted again after each), in blocks of ``block`` inquiries taken in turn, the order of the databases
+    reversed from one block to the next: whatever else the machine does meanwhile weighs on all of them
+    alike, which routings one after the other cannot promise. {name: result}, the latencies of all rounds
+    pooled, and the p95 of each round."""
+    names = list(benches)
+    latencies = {name: [] for name in names}
+    queries = {name: [] for name in names}
+    round_p95 = {name: [] for name in names}
+    outcomes = {}
+    for number in range(1, rounds + 1):
+        marks = {name: len(latencies[name]) for name in names}
+        for turn, start in enumerate(range(0, len(lead_ids), block)):
+            for name in names if turn % 2 == 0 else names[::-1]:
+                bench = benches[name]
+                for lead in bench.env["crm.lead"].browse(lead_ids[start : start + block]):
+                    elapsed, count = bench.route_one(lead)
+                    latencies[name].append(elapsed)
+                    queries[name].append(count)
+                bench.cr.commit()
+                bench.run_woken_fold()
+                bench.env.invalidate_all()
+        for name, bench in benches.items():
+            round_p95[name].append(percentile(latencies[name][marks[name] :], 95))
+            leads = bench.env["crm.lead"].browse(lead_ids)
+            outcomes[name] = bench.outcomes(leads)
+            bench.reset_routing(leads)
+        log(
+            f"[{label}, round {number} of {rounds}] p95 "
+            + ", ".join(f"{name} {round_p95[name][-1]:.1f} ms" for name in names)
+        )
+    results = {}
+    for name in names:
+        result = results[name] = {
+            "count": len(lead_ids),
+            "p50": percentile(latencies[name], 50),
+            "p95": percentile(latencies[name], 95),
+            "q_mean": statistics.fmean(queries[name]),
+            "q_p95": percentile(queries[name], 95),
+            "rounds": round_p95[name],
+            "states": outcomes[name],
+            "outcomes": ", ".join(f"{state}={count}" for state, count in outcomes[name].items()),
+        }
+        log(
+            f"[{label}, {name}] {rounds} x {result['count']} inquiries ({result['outcomes']}): "
+            f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms; queries per inquiry mean "
+            f"{result['q_mean']:.2f}, p95 {result['q_p95']}"
+        )
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", required=True)
@@ -701,7 +811,7 @@ def main():
         "--history",
         type=int,
         default=0,
-        help="past offers to add between two measures of routing on the same sample (0: none; bench.sh: 1000000)",
+        help="past offers to add, the sample routed without and with them (0: none; bench.sh: 1000000)",
     )
     parser.add_argument(
         "--history-won",
@@ -710,13 +820,13 @@ def main():
         help="share of the past inquiries that were won (active, won stage); the others were lost (archived)",
     )
     parser.add_argument(
-        "--history-sample", type=int, default=1000, help="inquiries routed before and after the history is added"
+        "--history-sample", type=int, default=1000, help="inquiries routed without and with the history"
     )
     parser.add_argument(
         "--history-rounds",
         type=int,
         default=3,
-        help="times the sample is routed before and after; the round with the best p95 counts",
+        help="times the sample is routed without and with the history, in turn; the rounds are pooled",
     )
     parser.add_argument(
         "--odoo-members", type=int, default=0, help="crm.team members for Odoo's own assignment (default: all)"
@@ -733,7 +843,9 @@ def main():
     Bench.bounding_box = staticmethod(bounding_box)
     registry = odoo.modules.registry.Registry(args.database)
     wall = time.perf_counter()
-    with registry.cursor() as cr:
+    bench = None
+    cr = registry.cursor()
+    try:
         env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
         env.company.service_routing_strategy = "rotation"
         bench = Bench(env, args)
@@ -754,14 +866,23 @@ def main():
         bench.reset_routing(sample)
         bench.build_technicians(args.technicians - small, args.ranges, args.radius)
         if args.history:
-            # the same inquiries with all technicians, before and after the history exists
+            # the same inquiries with all technicians, without and with the history: the history goes
+            # into this database, a copy made before keeps none, and the sample is routed in both in turn
             sample = bench.leads[: min(args.history_sample, len(bench.leads))]
             rounds = max(1, args.history_rounds)
-            before = bench.route_rounds(sample, f"{args.technicians} technicians, sample, no past offers", rounds)
-            bench.build_history(args.history, args.history_won)
-            after = bench.route_rounds(
-                sample, f"{args.technicians} technicians, sample, {args.history} past offers", rounds
-            )
+            without_history = f"{args.database}_without_history"
+            bench.cr.commit()
+            bench.cr.close()
+            copy_database(args.database, without_history)
+            bench.bind(registry.cursor())
+            try:
+                with odoo.modules.registry.Registry(without_history).cursor() as copy_cr:
+                    bench.build_history(args.history, args.history_won)
+                    pair = {"no past offers": bench.twin(copy_cr), f"{args.history} past offers": bench}
+                    compared = route_interleaved(pair, sample.ids, f"{args.technicians} technicians, sample", rounds)
+            finally:
+                drop_database(without_history)
+            before, after = compared.values()
         full = bench.route_all(bench.leads, f"{args.technicians} technicians, all inquiries")
         fairness = bench.fairness(bench.leads)
         odoo_sample = bench.leads[: args.odoo_inquiries]
@@ -807,20 +928,18 @@ def main():
             log(
                 f"history of {args.history} past offers ({bench.figures['history_leads']} past inquiries, "
                 f"inserted in {bench.figures['history_s']:.0f} s), same {before['count']} inquiries routed "
-                f"before ({before['outcomes']}) / after ({after['outcomes']}), best of {rounds} rounds: "
+                f"without ({before['outcomes']}) / with it ({after['outcomes']}), in turn, {rounds} rounds pooled: "
                 f"p50 {before['p50']:.1f} / {after['p50']:.1f} ms, "
                 f"p95 {before['p95']:.1f} / {after['p95']:.1f} ms, "
                 f"queries per inquiry mean {before['q_mean']:.2f} / {after['q_mean']:.2f}, "
-                f"p95 {before['q_p95']} / {after['q_p95']}; p95 grows {growth:+.1f} % (target <= 10 %) "
+                f"p95 {before['q_p95']} / {after['q_p95']}; p95 grows {growth:+.1f} % (target <= 10 %; by round "
+                + ", ".join(
+                    f"{(a / b - 1) * 100:+.1f} %" for b, a in zip(before["rounds"], after["rounds"], strict=True)
+                )
+                + ") "
                 + ("PASS" if growth <= 10 and same else "FAIL")
                 + ("" if same else f": the history changed the outcome of {changed:.0f} inquiries")
             )
-            cores = os.cpu_count() or 1
-            if max(before["load"], after["load"]) > cores - 0.5 or abs(after["load"] - before["load"]) > 0.5:
-                log(
-                    f"    (machine load {before['load']:.1f} before, {after['load']:.1f} after, on {cores} cores: "
-                    f"other processes weigh on these latencies; run on a quiet machine for a figure to trust)"
-                )
         if fairness:
             log(
                 f"rotation fairness: mean |actual - expected| {fairness['mean_abs']:.2f} offers, "
@@ -844,6 +963,9 @@ def main():
         )
         log(f"creating an inquiry (ORM, not routed): {bench.figures['create_ms']:.1f} ms")
         log(f"wall time {time.perf_counter() - wall:.0f} s")
+        bench.cr.commit()
+    finally:
+        (bench.cr if bench is not None else cr).close()
 
 
 if __name__ == "__main__":
