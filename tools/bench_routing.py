@@ -33,7 +33,7 @@ import statistics
 import time
 from collections import Counter, defaultdict
 
-from bench_db import copy_database, drop_database, percentile, vacuum_analyze
+from bench_db import copy_database, drop_database, machine_speed, percentile, vacuum_analyze
 from psycopg2.extras import execute_values
 
 import odoo
@@ -962,6 +962,7 @@ def main():
             f"members, on {len(odoo_sample)} of the inquiries; ours on the same inquiries {comparisons}; {verdict}"
         )
         log(f"creating an inquiry (ORM, not routed): {bench.figures['create_ms']:.1f} ms")
+        log(machine_speed(bench.cr))
         log(f"wall time {time.perf_counter() - wall:.0f} s")
         bench.cr.commit()
     finally:
