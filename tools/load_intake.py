@@ -406,7 +406,7 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each server")
     parser.add_argument("--servers", type=int, default=1, help="Odoo server processes on the same database")
     parser.add_argument("--call-timeout", type=float, default=60.0, help="seconds one XML-RPC call may take")
-    parser.add_argument("--timeout", type=float, default=360.0, help="seconds all clients together may take")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds all clients together may take")
     parser.add_argument("--server-log", default="load-server.log")
     args = parser.parse_args()
     args.server_log = os.path.abspath(args.server_log)
