@@ -11,18 +11,9 @@ from odoo import sql_db
 from odoo.modules.registry import Registry
 
 
-def vacuum_analyze(dbname, *tables):
-    """VACUUM ANALYZE ``tables`` (outside a transaction, on a connection of its own)."""
+def run_outside_transaction(dbname, *statements):
+    """Runs ``statements`` on ``dbname`` outside a transaction, on a connection of its own."""
     _name, info = sql_db.connection_info_for(dbname)
-    with closing(psycopg2.connect(**info)) as cnx:
-        cnx.autocommit = True
-        with cnx.cursor() as cr:
-            cr.execute(f"VACUUM ANALYZE {', '.join(tables)}")
-
-
-def _maintenance(*statements):
-    """Runs ``statements`` outside a transaction, connected to the ``postgres`` database."""
-    _name, info = sql_db.connection_info_for("postgres")
     with closing(psycopg2.connect(**info)) as cnx:
         cnx.autocommit = True
         with cnx.cursor() as cr:
@@ -30,11 +21,17 @@ def _maintenance(*statements):
                 cr.execute(statement)
 
 
+def vacuum_analyze(dbname, *tables):
+    """VACUUM ANALYZE ``tables``."""
+    run_outside_transaction(dbname, f"VACUUM ANALYZE {', '.join(tables)}")
+
+
 def copy_database(source, target):
     """Makes ``target`` a copy of ``source`` (made anew); this process's connections to ``source``
     are closed first, as PostgreSQL copies a database nobody is connected to."""
     sql_db.close_db(source)
-    _maintenance(
+    run_outside_transaction(
+        "postgres",
         f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)',
         # files copied after a checkpoint, not every page written to the WAL again
         f'CREATE DATABASE "{target}" TEMPLATE "{source}" STRATEGY FILE_COPY',
@@ -45,7 +42,7 @@ def drop_database(name):
     """Drops ``name`` (made by ``copy_database``) and forgets its registry."""
     Registry.delete(name)
     sql_db.close_db(name)
-    _maintenance(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_outside_transaction("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def machine_speed(cr):

@@ -558,29 +558,15 @@ class Bench:
                 latencies.append(elapsed)
                 queries.append(count)
                 if index % 500 == 499:
-                    self.cr.commit()
-                    self.run_woken_fold()
-                    self.env.invalidate_all()
+                    self.end_block()
             self.cr.commit()
         total = time.perf_counter() - start
-        by_lead = dict(zip(leads.ids, latencies, strict=True))
-        # offers and review decisions do not cost the same: say how many of each
-        outcomes = self.outcomes(leads)
         result = {
-            "count": len(leads),
-            "p50": percentile(latencies, 50),
-            "p95": percentile(latencies, 95),
-            "p99": percentile(latencies, 99),
-            "mean_ms": statistics.fmean(latencies),
-            "q_mean": statistics.fmean(queries),
-            "q_max": max(queries),
-            "q_p95": percentile(queries, 95),
+            **figures(latencies, queries, self.outcomes(leads)),
             "throughput": len(leads) / total,
             "total_s": total,
             "load": os.getloadavg()[0],
-            "states": outcomes,
-            "by_lead": by_lead,
-            "outcomes": ", ".join(f"{state}={count}" for state, count in outcomes.items()),
+            "by_lead": dict(zip(leads.ids, latencies, strict=True)),
         }
         log(
             f"[{label}] routed {result['count']} inquiries in {total:.1f} s ({result['outcomes']}; "
@@ -599,6 +585,12 @@ class Bench:
         lead._service_route("cron")
         self.env.flush_all()
         return (time.perf_counter() - t0) * 1000, sql_db.sql_counter - q0
+
+    def end_block(self):
+        """Commit the routings of a block, and fold the rotation ledger if they woke its action."""
+        self.cr.commit()
+        self.run_woken_fold()
+        self.env.invalidate_all()
 
     def outcomes(self, leads):
         """{routing state: inquiries} of ``leads``."""
@@ -747,6 +739,23 @@ class Bench:
         return {"total_s": total, "per_ms": per, "assigned": assigned, "members": len(users)}
 
 
+def figures(latencies, queries, states):
+    """What a run of routings measured: its latencies (ms) and queries per inquiry, and ``states``, the
+    inquiries per routing state they ended in (offers and review decisions do not cost the same)."""
+    return {
+        "count": len(latencies),
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "p99": percentile(latencies, 99),
+        "mean_ms": statistics.fmean(latencies),
+        "q_mean": statistics.fmean(queries),
+        "q_max": max(queries),
+        "q_p95": percentile(queries, 95),
+        "states": states,
+        "outcomes": ", ".join(f"{state}={count}" for state, count in states.items()),
+    }
+
+
 def route_interleaved(benches, lead_ids, label, rounds, block=50):
     """Routes the inquiries ``lead_ids`` in each database of ``benches`` ({name: Bench}) ``rounds`` times
     (unrouted again after each), in blocks of ``block`` inquiries taken in turn, the order of the databases
@@ -767,9 +776,7 @@ def route_interleaved(benches, lead_ids, label, rounds, block=50):
                     elapsed, count = bench.route_one(lead)
                     latencies[name].append(elapsed)
                     queries[name].append(count)
-                bench.cr.commit()
-                bench.run_woken_fold()
-                bench.env.invalidate_all()
+                bench.end_block()
         for name, bench in benches.items():
             round_p95[name].append(percentile(latencies[name][marks[name] :], 95))
             leads = bench.env["crm.lead"].browse(lead_ids)
@@ -782,14 +789,9 @@ def route_interleaved(benches, lead_ids, label, rounds, block=50):
     results = {}
     for name in names:
         result = results[name] = {
+            **figures(latencies[name], queries[name], outcomes[name]),
             "count": len(lead_ids),
-            "p50": percentile(latencies[name], 50),
-            "p95": percentile(latencies[name], 95),
-            "q_mean": statistics.fmean(queries[name]),
-            "q_p95": percentile(queries[name], 95),
             "rounds": round_p95[name],
-            "states": outcomes[name],
-            "outcomes": ", ".join(f"{state}={count}" for state, count in outcomes[name].items()),
         }
         log(
             f"[{label}, {name}] {rounds} x {result['count']} inquiries ({result['outcomes']}): "
