@@ -3,6 +3,7 @@
 """Reporting benchmark. Run it through tools/bench_reports.sh, which makes a fresh database:
 
     tools/bench_reports.sh [--inquiries 200000] [--offers 1000000] [--technicians 5000] [--repeats 0.05]
+                           [--spread line|any]
 
 Inserts a year of service inquiries by set-based SQL (each with 1 to 9 offers,
 declined with a reason, expired by the escalation, withdrawn, the last one
@@ -14,6 +15,12 @@ as the administrator (record rules apply) on a fresh cursor:
   all its measures, as the pivot asks for it; and the same by technician and
   product line, which is what the pivot shows first.
 
+Each technician is specialised in one of the 4 product lines (5 of the 20
+equipment types), and its offers are of inquiries of that line, as the routing
+makes them: about 25,000 groups by technician and equipment type.
+``--spread any`` gives every technician inquiries of every type instead, which
+the routing never does (about 86,000 groups): a worst case for the grouped read.
+
 Each is run three times; the best and the median time are printed with the
 plan PostgreSQL used (EXPLAIN ANALYZE). The target is 1 s each. It always
 exits 0: it measures, it does not test.
@@ -24,10 +31,12 @@ import statistics
 import time
 
 import odoo
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tools import SQL
 
 REASONS = ["service_area", "capacity", "specialization", "other"]
+LINES = ("Heat Pump", "PV", "Smart Home", "Lift")
+TYPES_PER_LINE = 5
 MEASURES = [
     "__count",
     "inquiry_count:sum",
@@ -72,16 +81,28 @@ class Bench:
         ]
         Type = env["service.equipment.type"]
         self.type_ids = []
-        for line_index, line in enumerate(("Heat Pump", "PV", "Smart Home", "Lift")):
+        self.line_ids = []
+        for line_index, line in enumerate(LINES):
             parent = Type.create({"name": f"Bench {line}", "code": f"BENCH-L{line_index}"})
+            self.line_ids.append(parent.id)
             self.type_ids += Type.create(
                 [
                     {"name": f"{line} {index}", "code": f"BENCH-L{line_index}-{index}", "parent_id": parent.id}
-                    for index in range(5)
+                    for index in range(TYPES_PER_LINE)
                 ]
             ).ids
+        # technician i is specialised in product line i mod 4 (all of its types), or in all of them
         techs = env["res.partner"].create(
-            [{"name": f"Bench Technician {index}", "is_technician": True} for index in range(self.args.technicians)]
+            [
+                {
+                    "name": f"Bench Technician {index}",
+                    "is_technician": True,
+                    "service_equipment_type_ids": [
+                        Command.set(self.line_ids if self.args.spread == "any" else [self.line_ids[index % len(LINES)]])
+                    ],
+                }
+                for index in range(self.args.technicians)
+            ]
         )
         self.tech_ids = techs.ids
         self.source_ids = [env["utm.source"].create({"name": f"Bench source {index}"}).id for index in range(5)]
@@ -104,6 +125,10 @@ class Bench:
             "sources": self.source_ids,
             "campaigns": self.campaign_ids,
             "reasons": REASONS,
+            "spread_any": self.args.spread == "any",
+            "lines": len(LINES),
+            "per_line": TYPES_PER_LINE,
+            "techs_per_line": max(len(self.tech_ids) // len(LINES), 1),
             "company": self.env.company.id,
             "country": self.de.id,
             "uid": SUPERUSER_ID,
@@ -119,14 +144,19 @@ class Bench:
                    (now() AT TIME ZONE 'UTC') - random() * interval '365 days' AS created,
                    1 + floor(random() * %(max_offers)s)::int AS n,
                    random() < 0.85 AS accepted,
-                   {tech} AS last_tech,
-                   {type} AS type_id,
+                   (%(techs)s::int[])[t.position] AS last_tech,
+                   (t.position - 1) %% %(lines)s AS line,
+                   CASE WHEN %(spread_any)s THEN {type}
+                        ELSE (%(types)s::int[])[((t.position - 1) %% %(lines)s) * %(per_line)s
+                                                + 1 + floor(random() * %(per_line)s)::int] END AS type_id,
                    {level} AS level_id,
                    lpad((floor(random() * 99999))::int::text, 5, '0') AS zip,
                    random() AS r
-              FROM generate_series(1, %(n)s) g;
+              FROM generate_series(1, %(n)s) g
+             CROSS JOIN LATERAL (
+                SELECT 1 + floor(random() * array_length(%(techs)s::int[], 1))::int AS position, g AS generated
+             ) t;
             """.format(
-                tech=pick.replace("%(a)s", "%(techs)s"),
                 type=pick.replace("%(a)s", "%(types)s"),
                 level=pick.replace("%(a)s", "%(levels)s"),
             ),
@@ -171,7 +201,11 @@ class Bench:
                    o.offered_at, o.offered_at, %(uid)s, %(uid)s
               FROM (
                 SELECT b.id AS lead_id, b.level_id,
-                       CASE WHEN k = b.n THEN b.last_tech ELSE {tech} END AS tech,
+                       CASE WHEN k = b.n THEN b.last_tech
+                            WHEN %(spread_any)s THEN {tech}
+                            -- another technician of the inquiry's product line
+                            ELSE (%(techs)s::int[])[1 + floor(random() * %(techs_per_line)s)::int * %(lines)s
+                                                    + b.line] END AS tech,
                        b.created + k * interval '2 hours' AS offered_at,
                        CASE WHEN k = b.n AND b.accepted THEN 'accepted'
                             WHEN k = b.n THEN 'declined'
@@ -291,6 +325,13 @@ def main():
     parser.add_argument("--offers", type=int, default=1000000, help="offers in all (about)")
     parser.add_argument("--technicians", type=int, default=5000)
     parser.add_argument("--repeats", type=float, default=0.05, help="linked repeats, as a share of the inquiries")
+    parser.add_argument(
+        "--spread",
+        choices=("line", "any"),
+        default="line",
+        help="line: each technician takes inquiries of its one product line, as the routing offers them; "
+        "any: of every equipment type (a worst case for the grouped read)",
+    )
     parser.add_argument("--target-seconds", type=float, default=1.0)
     parser.add_argument("--no-insert", action="store_true", help="time the data already in the database")
     args = parser.parse_args()
@@ -302,7 +343,8 @@ def main():
         bench.admin_id = env.ref("base.user_admin").id
         log(
             f"== reporting benchmark: {args.inquiries:,} inquiries, about {args.offers:,} offers, "
-            f"{args.technicians:,} technicians"
+            f"{args.technicians:,} technicians, "
+            + ("each specialised in one product line" if args.spread == "line" else "each taking every equipment type")
         )
         if not args.no_insert:
             bench.setup()
