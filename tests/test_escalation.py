@@ -180,12 +180,25 @@ class TestEscalation(ServiceRoutingCase):
                 raise RuntimeError("undone")
             self.Offer._service_wake(at(4))
             self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(4))), 1)
-            # due now: the workers are told after the commit, once for the transaction
+            # due now: the workers are told after the commit, once for the transaction; a due trigger
+            # this transaction made counts as well (no run can use it up before the commit)
             self.Offer._service_wake(at(0))
+            self.Offer._service_wake(at(0))
+            self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(0))), 1)
             self.env.cr.postcommit.data.pop(WAKE_KEY)
             self.Offer._service_wake(at(0))
             self.assertEqual(len(triggers().filtered(lambda trigger: trigger.call_at == at(0))), 2)
             self.assertEqual(workers_told(), 1)
+            # its next call still to come runs it by then: no trigger
+            self.env.cr.postcommit.data.pop(WAKE_KEY)
+            cron.nextcall = at(2)
+            before = triggers()
+            self.Offer._service_wake(at(3))
+            self.assertEqual(triggers(), before, "its next call at 2 h runs it by 3 h")
+            # a next call due now may be the one a running action has already taken: a trigger
+            cron.nextcall = at(0)
+            self.Offer._service_wake(at(3))
+            self.assertEqual((triggers() - before).call_at, at(3))
 
     def test_standard_ladder(self):
         """Standard: remind after 4 h, reassign after 24 h, notify the channel manager after 48 h."""
