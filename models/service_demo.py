@@ -26,6 +26,21 @@ class ServiceDemo(models.AbstractModel):
     _description = "Service Routing Demo History"
 
     @api.model
+    def _use_euro(self):
+        """The demo company is German: euros, unless it has booked in its currency already (an
+        accounting demo installed before this one), which a company keeps then."""
+        company = self.env.ref("base.main_company")
+        euro = self.env.ref("base.EUR")
+        if company.currency_id == euro:
+            return
+        if "account.move.line" in self.env and self.env["account.move.line"].sudo().search_count(
+            [("company_id", "=", company.id)], limit=1
+        ):
+            return
+        euro.active = True
+        company.currency_id = euro
+
+    @api.model
     def _make_history(self, count=90, days=88, seed=18):
         """``count`` closed inquiries over the last ``days`` days, like the demo's open ones."""
         rng = random.Random(seed)

@@ -752,3 +752,14 @@ class TestReporting(ServiceRoutingCase):
             env["crm.lead"].submit_service_request(
                 {"service_occasion": "repair", "zip": "80331", "email": "x@example.org", "utm_campaign": 999999999}
             )
+
+    def test_demo_company_reports_in_euros(self):
+        """The demo's German company reports its order amounts in euros, the currency made active."""
+        company = self.env.ref("base.main_company")
+        euro = self.env.ref("base.EUR")
+        self.env["service.demo"]._use_euro()
+        self.assertEqual(company.currency_id, euro)
+        self.assertTrue(euro.active)
+        lead = self._create_inquiry(company_id=company.id, expected_revenue=1200)
+        self.env.flush_all()
+        self.assertEqual(self.env["service.inquiry.report"].search([("lead_id", "=", lead.id)]).currency_id, euro)
