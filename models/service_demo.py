@@ -33,7 +33,7 @@ class ServiceDemo(models.AbstractModel):
         euro = self.env.ref("base.EUR")
         if company.currency_id == euro:
             return
-        if "account.move.line" in self.env and self.env["account.move.line"].sudo().search_count(
+        if "account.move.line" in self.env and self.env["account.move.line"].search_count(
             [("company_id", "=", company.id)], limit=1
         ):
             return
