@@ -12,8 +12,9 @@ as the administrator (record rules apply) on a fresh cursor:
 
 - the technician scorecard (every row of the last 90 days, in its order);
 - a grouped read of the inquiry analysis by technician and equipment type with
-  all its measures, as the pivot asks for it; and the same by technician and
-  product line, which is what the pivot shows first.
+  all its measures, as the pivot asks for it; the same by technician and
+  product line; and by technician alone, the pivot's first level, with the
+  technicians' names.
 
 Each technician is specialised in one of the 4 product lines (5 of the 20
 equipment types), and its offers are of inquiries of that line, as the routing
@@ -144,17 +145,19 @@ class Bench:
                    (now() AT TIME ZONE 'UTC') - random() * interval '365 days' AS created,
                    1 + floor(random() * %(max_offers)s)::int AS n,
                    random() < 0.85 AS accepted,
-                   (%(techs)s::int[])[t.position] AS last_tech,
-                   (t.position - 1) %% %(lines)s AS line,
+                   (%(techs)s::int[])[t.tech_index + 1] AS last_tech,
+                   t.line,
                    CASE WHEN %(spread_any)s THEN {type}
-                        ELSE (%(types)s::int[])[((t.position - 1) %% %(lines)s) * %(per_line)s
-                                                + 1 + floor(random() * %(per_line)s)::int] END AS type_id,
+                        ELSE (%(types)s::int[])[t.line * %(per_line)s + 1 + floor(random() * %(per_line)s)::int]
+                   END AS type_id,
                    {level} AS level_id,
                    lpad((floor(random() * 99999))::int::text, 5, '0') AS zip,
                    random() AS r
               FROM generate_series(1, %(n)s) g
+             -- technician i (from 0, in the order made) is specialised in product line i mod 4
              CROSS JOIN LATERAL (
-                SELECT 1 + floor(random() * array_length(%(techs)s::int[], 1))::int AS position, g AS generated
+                SELECT pick.tech_index, pick.tech_index %% %(lines)s AS line
+                  FROM (SELECT floor(random() * array_length(%(techs)s::int[], 1))::int AS tech_index, g) pick
              ) t;
             """.format(
                 type=pick.replace("%(a)s", "%(types)s"),
