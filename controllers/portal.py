@@ -28,6 +28,10 @@ from ..models.service_visit import WORK_DONE_MAX
 
 # the header that tells the service worker whose page it is
 SERVICE_CACHE_KEY_HEADER = "X-Service-Cache-Key"
+# the routing of the technician pages: the website's layout, at one address in every language (never moved
+# under a language's prefix, /de/my/service: the user's language decides), which the app's worker and
+# manifest and the links of the offer mails name
+SERVICE_PAGE = {"type": "http", "website": True, "multilang": False}
 # what a technician's list shows of the work it has finished
 DONE_DAYS = 30
 DONE_LIMIT = 10
@@ -69,7 +73,7 @@ class ServicePortal(CustomerPortal):
     # PAGES
     # ------------------------------------------------------------
 
-    @http.route("/my/service", type="http", auth="user", website=True)
+    @http.route("/my/service", auth="user", **SERVICE_PAGE)
     def service_portal_list(self, **kw):
         user = request.env.user
         technicians = user.service_technician_ids
@@ -108,7 +112,7 @@ class ServicePortal(CustomerPortal):
         )
         return self._service_render("crm_service_routing.portal_service_list", values)
 
-    @http.route("/my/service/offer/<string:offer_id>", type="http", auth="public", website=True)
+    @http.route("/my/service/offer/<string:offer_id>", auth="public", **SERVICE_PAGE)
     def service_portal_offer(self, offer_id, access_token=None, **kw):
         try:
             offer = self._service_offer_or_404(self._service_id_or_404(offer_id), access_token)
@@ -198,7 +202,7 @@ class ServicePortal(CustomerPortal):
             parse=parse,
         )
 
-    @http.route("/my/service/offer/<string:offer_id>/note", type="http", auth="public", website=True, methods=["POST"])
+    @http.route("/my/service/offer/<string:offer_id>/note", auth="public", methods=["POST"], **SERVICE_PAGE)
     def service_portal_note(self, offer_id, access_token=None, note=None, **kw):
         def parse(offer):
             return {"text": parse_text(request.env, note, NOTE_MAX, request.env._("note"), True)}
@@ -211,7 +215,7 @@ class ServicePortal(CustomerPortal):
             parse=parse,
         )
 
-    @http.route("/my/service/offer/<string:offer_id>/visit", type="http", auth="public", website=True, methods=["POST"])
+    @http.route("/my/service/offer/<string:offer_id>/visit", auth="public", methods=["POST"], **SERVICE_PAGE)
     def service_portal_visit(self, offer_id, access_token=None, **post):
         def parse(offer):
             env = request.env
@@ -267,7 +271,7 @@ class ServicePortal(CustomerPortal):
             parse=parse,
         )
 
-    @http.route("/my/service/availability", type="http", auth="user", website=True, methods=["POST"])
+    @http.route("/my/service/availability", auth="user", methods=["POST"], **SERVICE_PAGE)
     def service_portal_availability(self, paused=None, away_until=None, **kw):
         try:
             away = parse_date(request.env, away_until, request.env._("away until"))

@@ -5,13 +5,13 @@ from werkzeug.exceptions import NotFound
 from odoo import fields, http
 from odoo.http import request
 
-from .portal import ServicePortal
+from .portal import SERVICE_PAGE, ServicePortal
 
 
 class ServiceMaintenancePortal(ServicePortal):
     """The technician's "coming up": maintenance due in the next 90 days at its customers."""
 
-    @http.route("/my/service/coming-up", type="http", auth="user", website=True)
+    @http.route("/my/service/coming-up", auth="user", **SERVICE_PAGE)
     def service_portal_coming_up(self, **kw):
         technicians = request.env.user.service_technician_ids
         Plan = request.env["service.maintenance.plan"]

@@ -6,6 +6,8 @@ from odoo import http
 from odoo.http import request
 from odoo.tools import file_open
 
+from .portal import SERVICE_PAGE
+
 # the technician pages; the service worker controls them and nothing else
 PWA_SCOPE = "/my/service"
 PWA_START_URL = "/my/service"
@@ -95,7 +97,7 @@ class ServicePortalPwa(http.Controller):
             ],
         )
 
-    @http.route("/my/service/offline", type="http", auth="public", methods=["GET"], website=True, readonly=True)
+    @http.route("/my/service/offline", auth="public", methods=["GET"], readonly=True, **SERVICE_PAGE)
     def service_pwa_offline(self, **kwargs):
         """The app's page for a page it never loaded, kept by the service worker when it installs."""
         return request.render("crm_service_routing.portal_service_offline", {"page_name": "service_offline"})

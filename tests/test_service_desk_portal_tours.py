@@ -28,6 +28,12 @@ OFFLINE_PAGE_KEPT = """(async () => {
     return false;
 })()"""
 
+# true once the page's scripts have their translations (the web client's localization service started)
+TRANSLATIONS_LOADED = """(() => {
+    const translation = odoo.loader.modules.get("@web/core/l10n/translation");
+    return Boolean(translation && translation.translatedTerms[translation.translationLoaded]);
+})()"""
+
 
 @tagged("post_install", "-at_install", "crm_service_routing")
 class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
@@ -81,6 +87,12 @@ class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
 
     def test_page_never_opened_offline_shows_the_app_page(self):
         """Offline for real (the browser's network switched off): a page never loaded opens the app's page."""
+        # in German, which is not the site's default: the pages stay where the app's worker is (/my/service),
+        # and their scripts load the language's translations
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.env["ir.module.module"]._load_module_terms(["crm_service_routing"], ["de_DE"], overwrite=True)
+        (self.tech_anna | self.portal_anna.partner_id).write({"lang": "de_DE"})
+        self.portal_anna.write({"lang": "de_DE", "tz": "Europe/Berlin"})
         browser = ChromeBrowser(self, success_signal="test successful")
         self.http_request_key = self.canonical_tag + "_browser_js"
         try:
@@ -89,6 +101,10 @@ class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
             self.cr.clear()
             # online, twice: the worker installs on the first visit and controls the second
             browser.navigate_to(f"{self.base_url()}/my/service", wait_stop=True)
+            self.assertTrue(
+                browser._wait_ready("location.pathname === '/my/service'", timeout=5),
+                "the pages of a language other than the site's default are not moved under its prefix (/de/...)",
+            )
             browser._wait_ready("!!navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
             browser.navigate_to(f"{self.base_url()}/my/service", wait_stop=True)
             self.assertTrue(browser._wait_ready(OFFLINE_PAGE_KEPT, timeout=30), "the app kept its offline page")
@@ -111,6 +127,17 @@ class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
                 "offline, a page never opened shows the app's offline page, not the browser's error",
             )
             self.assertTrue(browser._wait_ready("document.body.hasAttribute('data-service-offline-copy')", timeout=5))
+            self.assertTrue(
+                browser._wait_ready(
+                    "document.querySelector('.o_service_portal_offline h1').textContent.includes('Sie sind offline')",
+                    timeout=5,
+                ),
+                "the app's offline page is in the technician's language",
+            )
+            # the page's scripts started, in German: their translations were at hand offline
+            self.assertTrue(
+                browser._wait_ready(TRANSLATIONS_LOADED, timeout=10), "offline, the page's scripts have translations"
+            )
             # the company logo of the header comes from the app's cache too
             logo_shown = (
                 "[...document.querySelectorAll('header img')].some((img) => img.complete && img.naturalWidth > 0)"
