@@ -231,3 +231,44 @@ class TestQueryBudgets(ServiceRoutingCase):
                     batch.action_set_lost()
             start += datetime.timedelta(days=1)
         self.assertEqual(counts, {1: 3, 4: 12})
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestOfferStatStorage(ServiceRoutingCase):
+    def test_offer_facts_rewritten_in_their_page(self):
+        """An inquiry's offer facts, rewritten at every change of its offers, stay in their page however
+        full the table (a heap-only update: no index written), where the page was filled by inserts."""
+        leads = (
+            self.env["crm.lead"]
+            .with_context(tracking_disable=True, mail_create_nolog=True)
+            .create([{"name": f"Filler {number}"} for number in range(400)])
+        )
+        cr = self.env.cr
+        # rows as the triggers insert them, in order: the first pages are filled as far as the table lets them
+        cr.execute(
+            "INSERT INTO service_inquiry_offer_stat (lead_id, offer_count) SELECT id, 0 FROM unnest(%s::int[]) id",
+            [leads.ids],
+        )
+        cr.execute(
+            "SELECT count(DISTINCT (ctid::text::point)[0]) FROM service_inquiry_offer_stat WHERE lead_id = ANY(%s)",
+            [leads.ids],
+        )
+        self.assertGreater(cr.fetchone()[0], 1, "the rows fill more than one page")
+
+        def hot_updates():
+            cr.execute(
+                """SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables
+                    WHERE relname = 'service_inquiry_offer_stat'"""
+            )
+            return cr.fetchone() or (0, 0)
+
+        before = hot_updates()
+        # the first inquiry's row, in the first page: its offer made, then answered
+        for offers in (1, 2):
+            cr.execute(
+                "UPDATE service_inquiry_offer_stat SET offer_count = %s, last_technician_id = %s WHERE lead_id = %s",
+                [offers, self.tech_anna.id, leads[0].id],
+            )
+        updated, hot = (after - first for after, first in zip(hot_updates(), before, strict=True))
+        self.assertEqual(updated, 2)
+        self.assertEqual(hot, 2, "both rewrites stayed in the row's page")

@@ -42,12 +42,16 @@ class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
     browser_size = "390x844"
     touch_enabled = True
 
-    def test_german_technician_reads_mail_list_and_offer(self):
+    def _anna_in_german(self):
+        """Anna, technician and portal user, in German, a language other than the database's default."""
         self.env["res.lang"]._activate_lang("de_DE")
         self.env["ir.module.module"]._load_module_terms(["crm_service_routing"], ["de_DE"], overwrite=True)
-        self.type_hp_air.with_context(lang="de_DE").name = "Luft/Wasser-Wärmepumpe"
         (self.tech_anna | self.portal_anna.partner_id).write({"lang": "de_DE"})
         self.portal_anna.write({"lang": "de_DE", "tz": "Europe/Berlin"})
+
+    def test_german_technician_reads_mail_list_and_offer(self):
+        self._anna_in_german()
+        self.type_hp_air.with_context(lang="de_DE").name = "Luft/Wasser-Wärmepumpe"
         # the deadline lies in the future for the page's list, and at a known hour
         with freeze_time(T0):
             lead = self._offered_to(
@@ -89,10 +93,7 @@ class TestServiceDeskPortalTours(ServicePortalCase, HttpCase):
         """Offline for real (the browser's network switched off): a page never loaded opens the app's page."""
         # in German, which is not the site's default: the pages stay where the app's worker is (/my/service),
         # and their scripts load the language's translations
-        self.env["res.lang"]._activate_lang("de_DE")
-        self.env["ir.module.module"]._load_module_terms(["crm_service_routing"], ["de_DE"], overwrite=True)
-        (self.tech_anna | self.portal_anna.partner_id).write({"lang": "de_DE"})
-        self.portal_anna.write({"lang": "de_DE", "tz": "Europe/Berlin"})
+        self._anna_in_german()
         browser = ChromeBrowser(self, success_signal="test successful")
         self.http_request_key = self.canonical_tag + "_browser_js"
         try:
