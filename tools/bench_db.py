@@ -6,6 +6,7 @@ import time
 from contextlib import closing
 
 import psycopg2
+from psycopg2 import errors
 
 from odoo import sql_db
 from odoo.modules.registry import Registry
@@ -22,8 +23,18 @@ def run_outside_transaction(dbname, *statements):
 
 
 def vacuum_analyze(dbname, *tables):
-    """VACUUM ANALYZE ``tables``."""
-    run_outside_transaction(dbname, f"VACUUM ANALYZE {', '.join(tables)}")
+    """VACUUM ANALYZE ``tables``, or every table of ``dbname`` if none is given."""
+    run_outside_transaction(dbname, f"VACUUM ANALYZE {', '.join(tables)}".strip())
+
+
+def checkpoint(dbname):
+    """Has PostgreSQL write every changed page to its files now (CHECKPOINT), rather than over the
+    next minutes. False where this role may not (neither superuser nor member of pg_checkpoint)."""
+    try:
+        run_outside_transaction(dbname, "CHECKPOINT")
+    except errors.InsufficientPrivilege:
+        return False
+    return True
 
 
 def copy_database(source, target):
