@@ -802,7 +802,7 @@ def route_interleaved(benches, lead_ids, label, rounds, block=50):
             f"[{label}, round {number} of {rounds}] p95 "
             + ", ".join(f"{name} {round_p95[name][-1]:.1f} ms" for name in names)
             # cluster-wide, but for the blocks read and the tables autovacuum took, those of the last database
-            + f"; both databases: {io.describe(len(lead_ids) * len(names))}"
+            + f"; both databases: {io.describe(len(lead_ids) * len(names))} (blocks read and tables: {names[-1]})"
         )
     results = {}
     for name in names:
