@@ -577,11 +577,17 @@ class CrmLead(models.Model):
         if self.routing_state != "review" or not self.review_reason:
             return False
         told = self.review_reason
-        log = self.sudo().routing_log_ids.sorted("id")[-1:]
-        facts = log.facts if isinstance(log.facts, dict) else None
-        if facts and facts.get("inquiry"):
+        # the inquiry's part of the facts only, not its candidates (hundreds of them at scale, read and
+        # parsed for nothing): the caller's own inquiry, whose decisions it may not read itself
+        self.env["service.routing.log"].flush_model(["lead_id", "facts"])
+        self.env.cr.execute(
+            "SELECT facts -> 'inquiry' FROM service_routing_log WHERE lead_id = %s ORDER BY id DESC LIMIT 1",
+            (self.id,),
+        )
+        stored = (self.env.cr.fetchone() or (None,))[0]
+        if isinstance(stored, dict) and stored:
             try:
-                inquiry = engine.facts_from_json({"inquiry": facts["inquiry"], "candidates": []})[0]
+                inquiry = engine.facts_from_json({"inquiry": stored, "candidates": []})[0]
             except (TypeError, ValueError, KeyError):
                 inquiry = None
             if inquiry is not None:
