@@ -112,9 +112,11 @@ class ServiceRoutingLog(models.Model):
     reason = fields.Char(compute="_compute_reason", help="The decision in a sentence, in your language.")
     candidate_count = fields.Integer("Eligible", readonly=True)
     dropped_count = fields.Integer("Dropped", readonly=True)
-    # the engine's output and input: they name competing technicians, for dispatchers only
-    decision = AuditJson(readonly=True, groups="crm_service_routing.group_service_dispatcher")
-    facts = AuditJson(readonly=True, groups="crm_service_routing.group_service_dispatcher")
+    # the engine's output and input: they name competing technicians, for dispatchers only; tens of
+    # kilobytes each at scale, read together where one is read (the candidates, a replay), never
+    # with the log's other fields (its sentence, its technician)
+    decision = AuditJson(readonly=True, prefetch="audit", groups="crm_service_routing.group_service_dispatcher")
+    facts = AuditJson(readonly=True, prefetch="audit", groups="crm_service_routing.group_service_dispatcher")
     user_id = fields.Many2one("res.users", "By", readonly=True, default=lambda self: self.env.uid)
     candidates_html = fields.Html(
         "Candidates",

@@ -272,3 +272,20 @@ class TestOfferStatStorage(ServiceRoutingCase):
         updated, hot = (after - first for after, first in zip(hot_updates(), before, strict=True))
         self.assertEqual(updated, 2)
         self.assertEqual(hot, 2, "both rewrites stayed in the row's page")
+
+
+@tagged("post_install", "-at_install", "crm_service_routing")
+class TestDecisionStorage(ServiceRoutingCase):
+    def test_sentence_read_without_the_decision(self):
+        """A decision's sentence, read where the inquiry's messages show it (Route Again, a dispatch), leaves
+        its decision and facts, tens of kilobytes each at scale, in the database; reading one brings both."""
+        log = self._create_inquiry().routing_log_ids.sudo()
+        self.env.invalidate_all()
+        cache = self.env.cache
+        self.assertTrue(log.reason)
+        self.assertTrue(cache.contains(log, log._fields["reason_data"]))
+        self.assertFalse(cache.contains(log, log._fields["facts"]), "the facts are left out")
+        self.assertFalse(cache.contains(log, log._fields["decision"]), "the decision is left out")
+        with self.assertQueryCount(1):
+            self.assertTrue(log.facts["candidates"]["id"], "a decision among candidates")
+            self.assertTrue(cache.contains(log, log._fields["decision"]), "read with the facts")
