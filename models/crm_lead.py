@@ -3,6 +3,8 @@
 import datetime
 import logging
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
@@ -29,6 +31,9 @@ _logger = logging.getLogger(__name__)
 # stream of them (every technician of an area full) is one run of the backstop every half a minute, not
 # one per inquiry
 REVIEW_TODO_DELAY = datetime.timedelta(seconds=30)
+# precommit data: ids of the inquiries whose tracked routing is their creation message
+# (see CrmLead._service_defers_creation_message)
+CREATION_DEFERRED = "crm_service_routing.creation_deferred"
 
 
 class CrmLead(models.Model):
@@ -308,10 +313,21 @@ class CrmLead(models.Model):
         # a matched customer's contact data stay as they are: the inquiry may
         # come from a tenant or a relative with another phone; other leads
         # keep crm's behaviour
-        leads = super(CrmLead, self.with_context(service_keep_partner_contact=True)).create(vals_list)
+        context = {"service_keep_partner_contact": True}
+        routed_now = not self.env.context.get("service_no_routing")
+        # the creation message is posted with the routing's (see _service_defers_creation_message)
+        deferred = routed_now and self._service_defers_creation_message()
+        if deferred:
+            context["mail_create_nolog"] = True
+        leads = super(CrmLead, self.with_context(**context)).create(vals_list)
         leads = leads.with_env(self.env)
-        if not self.env.context.get("service_no_routing"):
-            leads.filtered(lambda lead: lead.routing_state == lifecycle.NEW)._service_route_safely("create")
+        if routed_now:
+            to_route = leads.filtered(lambda lead: lead.routing_state == lifecycle.NEW)
+            to_route.with_context(service_creation_deferred=deferred)._service_route_safely("create")
+        if deferred:
+            # those whose routing changed nothing tracked: not routed, or left new by a failed routing
+            routed = to_route.filtered(lambda lead: lead.routing_state != lifecycle.NEW)
+            (leads - routed)._service_post_creation_message()
         leads.filtered("service_unique_lead_id")._service_note_linked()
         return leads
 
@@ -464,7 +480,31 @@ class CrmLead(models.Model):
         self.ensure_one()
         if init_values.get("routing_state") == "offered" and self.routing_state == "accepted":
             return self.env.ref("crm_service_routing.mt_lead_service_accepted")
+        if init_values.get("routing_state") == lifecycle.NEW and self.id in self.env.cr.precommit.data.get(
+            CREATION_DEFERRED, ()
+        ):
+            # the routing of a new inquiry, tracked with its creation (see _service_defers_creation_message)
+            return self._creation_subtype()
         return super()._track_subtype(init_values)
+
+    def _service_defers_creation_message(self):
+        """Whether service inquiries created now get one message for their creation and their routing at
+        arrival, not two: the routing's tracking (state and technician, and its sentence) is posted after
+        the creation's sentence with the creation's subtype, whose followers it notifies as the creation
+        message would. Only where both messages would be posted: not where the caller asked for no
+        creation message or no tracking."""
+        context = self.env.context
+        return not (context.get("mail_create_nolog") or context.get("tracking_disable") or context.get("mail_notrack"))
+
+    def _service_post_creation_message(self):
+        """The creation message as mail.thread posts it (for an inquiry whose routing at arrival does not
+        post it, see create)."""
+        for lead in self:
+            lead.sudo().message_post(
+                subtype_id=lead._creation_subtype().id,
+                author_id=self.env.user.partner_id.id,
+                body=Markup('<div summary="o_mail_notification"><p>%s</p></div>') % lead._creation_message(),
+            )
 
     # ------------------------------------------------------------
     # LIFE CYCLE: the one writer of the routing state

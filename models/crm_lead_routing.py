@@ -5,12 +5,15 @@ import datetime
 import functools
 import logging
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..engine import lifecycle
 from ..engine import routing as engine
+from .crm_lead import CREATION_DEFERRED
 from .res_partner import parse_qualification_key
 from .service_constants import CONCURRENCY_ERRORS, ENGINE_RULED, LIVE_ROUTING_STATES, ROUTING_WRITE
 
@@ -748,6 +751,10 @@ class CrmLead(models.Model):
             return
         if self.env.context.get("tracking_disable") or self.env.context.get("mail_notrack"):
             self.sudo()._message_log(body=log.reason)
+        elif self.env.context.get("service_creation_deferred"):
+            # its creation message too (see crm_lead.py): what was created, then where it went
+            self.env.cr.precommit.data.setdefault(CREATION_DEFERRED, set()).add(self.id)
+            self._track_set_log_message(Markup("<p>%s</p><p>%s</p>") % (self._creation_message(), log.reason))
         else:
             self._track_set_log_message(log.reason)
 

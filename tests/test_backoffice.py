@@ -306,6 +306,82 @@ class TestBackoffice(ServiceRoutingCase):
         )
 
     # ------------------------------------------------------------
+    # the chatter at arrival
+    # ------------------------------------------------------------
+
+    def _logged(self):
+        """This test's env with the chatter as a user has it: creation messages and tracking."""
+        return self.env(
+            context=dict(self.env.context, tracking_disable=False, mail_notrack=False, mail_create_nolog=False)
+        )
+
+    def _label(self, lead, fname):
+        return dict(lead._fields[fname]._description_selection(self.env))[lead[fname]]
+
+    def _tracked_values(self, message):
+        return sorted((v.field_id.name, v.old_value_char, v.new_value_char) for v in message.tracking_value_ids)
+
+    def test_arrival_is_one_message_of_the_creation_and_the_routing(self):
+        """A new inquiry's creation and its routing are one message: crm's creation subtype (whose followers
+        it notifies, as the creation message did), the creation's sentence, then the routing's, and the
+        routing state and technician tracked."""
+        follower = self.user_salesman.partner_id
+        self.service_team.message_subscribe(
+            partner_ids=follower.ids, subtype_ids=self.env.ref("crm.mt_salesteam_lead").ids
+        )
+        offered = self._logged()["crm.lead"].create(self._inquiry_vals())
+        held = self._logged()["crm.lead"].create(self._inquiry_vals(equipment_type_id=self.type_gas.id))
+        self._flush_tracking()
+        self.assertEqual((offered.routing_state, held.routing_state), ("offered", "review"))
+        creation = self.env.ref("crm.mt_lead_create")
+        for lead, tracked in (
+            (offered, [("routing_state", "New", "Offered"), ("technician_id", "", offered.technician_id.name)]),
+            (held, [("review_reason", "", self._label(held, "review_reason")), ("routing_state", "New", "In Review")]),
+        ):
+            with self.subTest(lead=lead.routing_state):
+                self.assertEqual(len(lead.message_ids), 1, lead.message_ids.mapped("body"))
+                message = lead.message_ids
+                self.assertEqual(message.subtype_id, creation)
+                body = tools.html2plaintext(message.body)
+                self.assertIn("A new lead has been created for the team", body)
+                self.assertIn(lead.routing_log_ids.reason, body)
+                self.assertLess(body.index("A new lead"), body.index(lead.routing_log_ids.reason))
+                self.assertEqual(self._tracked_values(message), tracked)
+                self.assertIn(follower, message.notification_ids.res_partner_id)
+
+    def test_arrival_not_routed_keeps_the_creation_message(self):
+        """An inquiry its creation does not route, or whose routing fails and leaves it new, has crm's
+        creation message all the same, once."""
+        Lead = self._logged()["crm.lead"]
+        kept = Lead.with_context(service_no_routing=True).create(self._inquiry_vals())
+        with patch.object(type(Lead), "_service_decide", side_effect=UserError("Routing is down.")):
+            failed = Lead.create(self._inquiry_vals(name="Routed later"))
+        self._flush_tracking()
+        self.assertEqual((kept.routing_state, failed.routing_state), ("new", "new"))
+        self.assertEqual(failed.routing_error, "Routing is down.")
+        creation = self.env.ref("crm.mt_lead_create")
+        for lead in (kept, failed):
+            with self.subTest(lead=lead.name):
+                message = lead.message_ids.filtered(lambda m, creation=creation: m.subtype_id == creation)
+                self.assertEqual(len(message), 1, lead.message_ids.mapped("body"))
+                self.assertIn("A new lead has been created", tools.html2plaintext(message.body))
+                self.assertFalse(message.tracking_value_ids)
+
+    def test_arrival_of_a_batch_is_one_message_each(self):
+        """Inquiries created together (routed as a batch, their decisions written together) get one
+        message each, their own routing in it."""
+        self.tech_anna.service_capacity = self.tech_bernd.service_capacity = 20
+        leads = self._logged()["crm.lead"].create([self._inquiry_vals(name=f"Batch {n}") for n in range(12)])
+        self._flush_tracking()
+        self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
+        creation = self.env.ref("crm.mt_lead_create")
+        for lead in leads:
+            self.assertEqual(len(lead.message_ids), 1, lead.message_ids.mapped("body"))
+            self.assertEqual(lead.message_ids.subtype_id, creation)
+            self.assertIn(("technician_id", "", lead.technician_id.name), self._tracked_values(lead.message_ids))
+            self.assertIn(lead.routing_log_ids.reason, tools.html2plaintext(lead.message_ids.body))
+
+    # ------------------------------------------------------------
     # service team, pipeline, lead scoring, kanban
     # ------------------------------------------------------------
 
