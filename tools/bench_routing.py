@@ -83,12 +83,14 @@ class IoClock:
         SELECT (SELECT wal_bytes FROM pg_stat_wal), (SELECT wal_fpi FROM pg_stat_wal),
                (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
                (SELECT buffers_backend FROM pg_stat_bgwriter),
-               (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
-               (SELECT sum(autovacuum_count + autoanalyze_count) FROM pg_stat_user_tables)"""
+               (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)"""
+    # each table of the database autovacuum vacuumed or analysed so far, and how many times
+    TABLES = "SELECT relname, autovacuum_count + autoanalyze_count FROM pg_stat_user_tables"
 
     def __init__(self, cr):
         self.cr = cr
         self.delta = None
+        self.tables = []
 
     def read(self):
         # this backend's own counts reach the shared statistics when its transaction ends
@@ -97,8 +99,10 @@ class IoClock:
         self.cr.execute("SELECT pg_stat_clear_snapshot()")
         self.cr.execute(self.QUERY)
         row = self.cr.fetchone()
+        self.cr.execute(self.TABLES)
+        tables = dict(self.cr.fetchall())
         self.cr.commit()
-        return [float(value or 0) for value in row]
+        return [float(value or 0) for value in row], tables
 
     def __enter__(self):
         self._start = self.read()
@@ -106,14 +110,17 @@ class IoClock:
 
     def __exit__(self, *exc):
         if exc[0] is None:
-            self.delta = [end - start for start, end in zip(self._start, self.read(), strict=True)]
+            (start, tables_start), (end, tables_end) = self._start, self.read()
+            self.delta = [b - a for a, b in zip(start, end, strict=True)]
+            self.tables = sorted(name for name, runs in tables_end.items() if runs > tables_start.get(name, 0))
 
     def describe(self, count):
-        wal, fpi, reads, backend, checkpoints, autovacuum = self.delta
+        wal, fpi, reads, backend, checkpoints = self.delta
         return (
             f"PostgreSQL per inquiry: {wal / count / 1024:.1f} kB WAL ({fpi / count:.1f} full-page images), "
             f"{reads / count:.1f} blocks read outside shared buffers, {backend / count:.2f} buffers written "
-            f"by a backend; {checkpoints:.0f} checkpoints; {autovacuum:.0f} tables autovacuumed or autoanalysed"
+            f"by a backend; {checkpoints:.0f} checkpoints; {len(self.tables)} tables autovacuumed or autoanalysed"
+            + (f" ({', '.join(self.tables)})" if self.tables else "")
         )
 
 
