@@ -342,6 +342,7 @@ class TestBackoffice(ServiceRoutingCase):
                 self.assertEqual(len(lead.message_ids), 1, lead.message_ids.mapped("body"))
                 message = lead.message_ids
                 self.assertEqual(message.subtype_id, creation)
+                self.assertTrue(message.is_internal, "what the routing weighed is not for the portal")
                 body = tools.html2plaintext(message.body)
                 self.assertIn("A new lead has been created for the team", body)
                 self.assertIn(lead.routing_log_ids.reason, body)
