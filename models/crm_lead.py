@@ -495,8 +495,8 @@ class CrmLead(models.Model):
         if (
             self
             and kwargs.get("tracking_value_ids")
-            and kwargs.get("subtype_id") == self._creation_subtype().id
             and all(lead_id in deferred for lead_id in self.ids)
+            and kwargs.get("subtype_id") == self._creation_subtype().id
         ):
             kwargs["is_internal"] = True
         return super().message_post(**kwargs)
