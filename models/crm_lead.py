@@ -484,30 +484,15 @@ class CrmLead(models.Model):
             CREATION_DEFERRED, ()
         ):
             # the routing of a new inquiry, tracked with its creation (see _service_defers_creation_message)
-            return self._creation_subtype()
+            return self.env.ref("crm_service_routing.mt_lead_service_received")
         return super()._track_subtype(init_values)
-
-    def message_post(self, **kwargs):
-        # the tracked routing posted as the creation message (see _track_subtype) is for the back office
-        # only, as any tracking of the routing: what it weighed is not shown on the portal, and only the
-        # internal followers of the creation's subtype are notified of it
-        deferred = self.env.cr.precommit.data.get(CREATION_DEFERRED, ())
-        if (
-            self
-            and kwargs.get("tracking_value_ids")
-            and all(lead_id in deferred for lead_id in self.ids)
-            and kwargs.get("subtype_id") == self._creation_subtype().id
-        ):
-            kwargs["is_internal"] = True
-        return super().message_post(**kwargs)
 
     def _service_defers_creation_message(self):
         """Whether service inquiries created now get one message for their creation and their routing at
         arrival, not two: the routing's tracking (state and technician, and its sentence) is posted after
-        the creation's sentence with the creation's subtype, whose internal followers it notifies as the
-        creation message would (an internal message, as the routing's tracking always is). Only where
-        both messages would be posted: not where the caller asked for no creation message or no
-        tracking."""
+        the creation's sentence, with the internal subtype *Inquiry Received* (which the team's followers
+        get by default, as crm's creation subtype). Only where both messages would be posted: not where
+        the caller asked for no creation message or no tracking."""
         context = self.env.context
         return not (context.get("mail_create_nolog") or context.get("tracking_disable") or context.get("mail_notrack"))
 

@@ -322,18 +322,21 @@ class TestBackoffice(ServiceRoutingCase):
         return sorted((v.field_id.name, v.old_value_char, v.new_value_char) for v in message.tracking_value_ids)
 
     def test_arrival_is_one_message_of_the_creation_and_the_routing(self):
-        """A new inquiry's creation and its routing are one message: crm's creation subtype (whose followers
-        it notifies, as the creation message did), the creation's sentence, then the routing's, and the
-        routing state and technician tracked."""
+        """A new inquiry's creation and its routing are one internal message, *Inquiry Received* (the team's
+        followers get it by default, as crm's creation message): the creation's sentence, then the routing's,
+        and the routing state and technician tracked."""
         follower = self.user_salesman.partner_id
-        self.service_team.message_subscribe(
-            partner_ids=follower.ids, subtype_ids=self.env.ref("crm.mt_salesteam_lead").ids
+        # by default: the subtypes a follower of the team gets without choosing
+        self.service_team.message_subscribe(partner_ids=follower.ids)
+        self.assertIn(
+            self.env.ref("crm_service_routing.mt_salesteam_service_received"),
+            self.service_team.message_follower_ids.filtered(lambda f: f.partner_id == follower).subtype_ids,
         )
         offered = self._logged()["crm.lead"].create(self._inquiry_vals())
         held = self._logged()["crm.lead"].create(self._inquiry_vals(equipment_type_id=self.type_gas.id))
         self._flush_tracking()
         self.assertEqual((offered.routing_state, held.routing_state), ("offered", "review"))
-        creation = self.env.ref("crm.mt_lead_create")
+        received = self.env.ref("crm_service_routing.mt_lead_service_received")
         for lead, tracked in (
             (offered, [("routing_state", "New", "Offered"), ("technician_id", "", offered.technician_id.name)]),
             (held, [("review_reason", "", self._label(held, "review_reason")), ("routing_state", "New", "In Review")]),
@@ -341,8 +344,8 @@ class TestBackoffice(ServiceRoutingCase):
             with self.subTest(lead=lead.routing_state):
                 self.assertEqual(len(lead.message_ids), 1, lead.message_ids.mapped("body"))
                 message = lead.message_ids
-                self.assertEqual(message.subtype_id, creation)
-                self.assertTrue(message.is_internal, "what the routing weighed is not for the portal")
+                self.assertEqual(message.subtype_id, received)
+                self.assertTrue(message.subtype_id.internal, "what the routing weighed is not for the portal")
                 body = tools.html2plaintext(message.body)
                 self.assertIn("A new lead has been created for the team", body)
                 self.assertIn(lead.routing_log_ids.reason, body)
@@ -375,10 +378,10 @@ class TestBackoffice(ServiceRoutingCase):
         leads = self._logged()["crm.lead"].create([self._inquiry_vals(name=f"Batch {n}") for n in range(12)])
         self._flush_tracking()
         self.assertEqual(set(leads.mapped("routing_state")), {"offered"})
-        creation = self.env.ref("crm.mt_lead_create")
+        received = self.env.ref("crm_service_routing.mt_lead_service_received")
         for lead in leads:
             self.assertEqual(len(lead.message_ids), 1, lead.message_ids.mapped("body"))
-            self.assertEqual(lead.message_ids.subtype_id, creation)
+            self.assertEqual(lead.message_ids.subtype_id, received)
             self.assertIn(("technician_id", "", lead.technician_id.name), self._tracked_values(lead.message_ids))
             self.assertIn(lead.routing_log_ids.reason, tools.html2plaintext(lead.message_ids.body))
 
